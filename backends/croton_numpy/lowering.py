@@ -1,0 +1,347 @@
+"""The numpy backend's lowering rules: ``rule(op, node) -> kernel(*input_values)``.
+
+A kernel returns its output as an ndarray of exactly the node's output dtype (a tuple
+for a multi-output node).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from croton.backend import LoweringRegistry
+from croton.ops.blas import Dot, Matmul
+from croton.ops.elemwise import DimShuffle, Elemwise
+from croton.ops.map import Map
+from croton.ops.nnet import LogSoftmax, Softmax
+from croton.ops.reduce import Argmax, Reduce
+from croton.ops.shape import ARange, Alloc, Eye, Join, Repeat, Reshape, Shape, SpecifyShape, Split
+from croton.ops.subtensor import IncSubtensor, Subtensor, build_index
+
+from croton_numpy.scalar_kernels import SCALAR_KERNELS
+
+registry = LoweringRegistry("numpy")
+lowers = registry.lowers
+
+
+def _out_dtype(node, i: int = 0) -> np.dtype:
+    return np.dtype(node.outputs[i].type.dtype)
+
+
+def runtime_broadcast_checks(node) -> list[tuple[int, list[int]]]:
+    """``(axis, input positions)`` whose lengths must agree at run time.
+
+    Unknown lengths never broadcast, so where two inputs have an unknown length, or one
+    unknown and one known length other than 1, the lengths are checked when run.
+    """
+    checks = []
+    ndim = node.outputs[0].ndim
+    for axis in range(ndim):
+        lengths = [x.type.shape[axis] for x in node.inputs]
+        involved = [i for i, s in enumerate(lengths) if s != 1]
+        if any(lengths[i] is None for i in involved) and len(involved) > 1:
+            checks.append((axis, involved))
+    return checks
+
+
+def _check_lengths(node, checks, args):
+    for axis, positions in checks:
+        length = args[positions[0]].shape[axis]
+        for i in positions[1:]:
+            if args[i].shape[axis] != length:
+                shapes = [tuple(np.shape(a)) for a in args]
+                raise ValueError(
+                    f"input shapes {shapes} do not match along axis {axis}: lengths of unknown "
+                    f"static size do not broadcast at run time. Declare the broadcasting axis "
+                    f"(T.row, T.col, x.dimshuffle('x', 0), or T.addbroadcast)."
+                )
+
+
+@lowers(Elemwise)
+def _elemwise(op, node):
+    dtype = _out_dtype(node)
+    name = op.scalar_op.name
+    if name == "cast":
+
+        def function(x):
+            return x.astype(dtype)
+
+    else:
+        function = SCALAR_KERNELS[name]
+    checks = runtime_broadcast_checks(node)
+    if not checks:
+
+        def kernel(*args):
+            return np.asarray(function(*args), dtype=dtype)
+
+        return kernel
+
+    def checked(*args):
+        _check_lengths(node, checks, args)
+        return np.asarray(function(*args), dtype=dtype)
+
+    return checked
+
+
+@lowers(DimShuffle)
+def _dimshuffle(op, node):
+    kept_sorted = sorted(op.kept)
+    permutation = [kept_sorted.index(d) for d in op.kept]
+    identity = permutation == list(range(len(permutation)))
+    inserted = tuple(i for i, d in enumerate(op.new_order) if d == "x")
+    dropped = bool(op.dropped)
+
+    def kernel(x):
+        if dropped:
+            x = x.reshape([x.shape[i] for i in kept_sorted])
+        if not identity:
+            x = x.transpose(permutation)
+        if inserted:
+            x = np.expand_dims(x, inserted)
+        return x
+
+    return kernel
+
+
+_REDUCERS = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min, "all": np.all, "any": np.any}
+
+
+@lowers(Reduce)
+def _reduce(op, node):
+    dtype = _out_dtype(node)
+    reducer = _REDUCERS[op.kind]
+    axis = op.axis
+    if op.kind in ("sum", "prod"):
+
+        def kernel(x):
+            return np.asarray(reducer(x, axis=axis, dtype=dtype))
+
+    else:
+
+        def kernel(x):
+            return np.asarray(reducer(x, axis=axis), dtype=dtype)
+
+    return kernel
+
+
+@lowers(Argmax)
+def _argmax(op, node):
+    find = np.argmax if op.kind == "max" else np.argmin
+    axis = op.axis
+
+    def kernel(x):
+        return np.asarray(find(x, axis=axis), dtype="int64")
+
+    return kernel
+
+
+@lowers(Dot)
+def _dot(op, node):
+    dtype = _out_dtype(node)
+
+    def kernel(a, b):
+        return np.asarray(np.dot(a, b), dtype=dtype)
+
+    return kernel
+
+
+@lowers(Matmul)
+def _matmul(op, node):
+    dtype = _out_dtype(node)
+
+    def kernel(a, b):
+        return np.asarray(np.matmul(a, b), dtype=dtype)
+
+    return kernel
+
+
+@lowers(Softmax)
+def _softmax(op, node):
+    axis = op.axis
+
+    def kernel(x):
+        shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
+        return shifted / np.sum(shifted, axis=axis, keepdims=True)
+
+    return kernel
+
+
+@lowers(LogSoftmax)
+def _logsoftmax(op, node):
+    axis = op.axis
+
+    def kernel(x):
+        shifted = x - np.max(x, axis=axis, keepdims=True)
+        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+    return kernel
+
+
+@lowers(Shape)
+def _shape(op, node):
+    def kernel(x):
+        return np.asarray(x.shape, dtype="int64")
+
+    return kernel
+
+
+@lowers(Reshape)
+def _reshape(op, node):
+    def kernel(x, shape):
+        return np.reshape(x, tuple(shape.tolist()))
+
+    return kernel
+
+
+@lowers(SpecifyShape)
+def _specify_shape(op, node):
+    expected = op.shape
+
+    def kernel(x):
+        for axis, (want, got) in enumerate(zip(expected, x.shape)):
+            if want is not None and want != got:
+                raise ValueError(f"expected length {want} along axis {axis} (specify_shape {expected}), got shape {x.shape}")
+        return x
+
+    return kernel
+
+
+@lowers(Alloc)
+def _alloc(op, node):
+    dtype = _out_dtype(node)
+    value_type = node.inputs[0].type
+    lead = node.outputs[0].ndim - value_type.ndim
+    unknown = [i for i, s in enumerate(value_type.shape) if s is None]
+
+    def kernel(value, *shape):
+        shape = tuple(int(s) for s in shape)
+        for i in unknown:
+            if value.shape[i] != shape[lead + i]:
+                raise ValueError(
+                    f"cannot fill shape {shape} with a value of shape {value.shape}: axis {i} of "
+                    f"the value has unknown static length and does not match"
+                )
+        out = np.empty(shape, dtype=dtype)
+        out[...] = value
+        return out
+
+    return kernel
+
+
+@lowers(Join)
+def _join(op, node):
+    axis = op.axis
+
+    def kernel(*tensors):
+        return np.concatenate(tensors, axis=axis)
+
+    return kernel
+
+
+@lowers(Split)
+def _split(op, node):
+    axis, n = op.axis, op.n_splits
+
+    def kernel(x, sizes):
+        if len(sizes) != n or sizes.sum() != x.shape[axis] or (sizes < 0).any():
+            raise ValueError(f"split sizes {sizes.tolist()} do not split length {x.shape[axis]} into {n} pieces")
+        return tuple(np.split(x, np.cumsum(sizes)[:-1], axis=axis))
+
+    return _single_output(kernel, node)
+
+
+@lowers(ARange)
+def _arange(op, node):
+    dtype = _out_dtype(node)
+
+    def kernel(start, stop, step):
+        if step == 0:
+            raise ValueError("arange step must not be zero")
+        return np.arange(start, stop, step, dtype=dtype)
+
+    return kernel
+
+
+@lowers(Eye)
+def _eye(op, node):
+    dtype = _out_dtype(node)
+
+    def kernel(n, m, k):
+        return np.eye(int(n), int(m), int(k), dtype=dtype)
+
+    return kernel
+
+
+@lowers(Repeat)
+def _repeat(op, node):
+    axis = op.axis
+
+    def kernel(x, repeats):
+        return np.repeat(x, repeats, axis=axis)
+
+    return kernel
+
+
+@lowers(Subtensor)
+def _subtensor(op, node):
+    spec = op.spec
+
+    def kernel(x, *index):
+        return np.asarray(x[build_index(spec, index)])
+
+    return kernel
+
+
+def _masks_to_arrays(index: tuple) -> tuple:
+    """Boolean masks replaced by their integer coordinates (for ``numpy.add.at``)."""
+    result = []
+    for item in index:
+        if isinstance(item, np.ndarray) and item.dtype == bool:
+            result.extend(np.nonzero(item))
+        else:
+            result.append(item)
+    return tuple(result)
+
+
+@lowers(IncSubtensor)
+def _incsubtensor(op, node):
+    spec = op.spec
+    accumulate = op.is_advanced and not op.set_instead_of_inc
+    set_values = op.set_instead_of_inc
+
+    def kernel(x, y, *index):
+        out = x.copy()
+        where = build_index(spec, index)
+        if set_values:
+            out[where] = y
+        elif accumulate:
+            np.add.at(out, _masks_to_arrays(where), y)
+        else:
+            out[where] += y
+        return out
+
+    return kernel
+
+
+@lowers(Map)
+def _map(op, node):
+    from croton.graph.fgraph import FunctionGraph
+
+    from croton_numpy.backend import NumpyBackend
+
+    inner = NumpyBackend.shared().compile(FunctionGraph(op.inner_inputs, op.inner_outputs))
+    empty_shapes = [tuple(0 if s is None else s for s in o.type.shape) for o in op.inner_outputs]
+    dtypes = [o.type.dtype for o in node.outputs]
+
+    def kernel(n_steps, *invariants):
+        rows = [inner(np.asarray(i, dtype="int64"), *invariants) for i in range(int(n_steps))]
+        if not rows:
+            return tuple(np.zeros((0, *s), dtype=d) for s, d in zip(empty_shapes, dtypes))
+        return tuple(np.stack(column).astype(d, copy=False) for column, d in zip(zip(*rows), dtypes))
+
+    return _single_output(kernel, node)
+
+
+def _single_output(kernel, node):
+    """Kernels return a tuple only for nodes with several outputs."""
+    if len(node.outputs) > 1:
+        return kernel
+    return lambda *args: kernel(*args)[0]

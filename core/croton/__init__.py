@@ -1,0 +1,42 @@
+"""croton: a symbolic array compiler with Theano's API and pluggable backends.
+
+    >>> import croton
+    >>> import croton.tensor as T
+    >>> x = T.dscalar("x")
+    >>> f = croton.function([x], x * 2)
+    >>> f(3)
+    array(6.)
+"""
+
+from __future__ import annotations
+
+from croton import gradient, printing, tensor
+from croton.autodiff import grad
+from croton.compile.function import Function, function
+from croton.compile.io import In, Out
+from croton.compile.shared import SharedVariable, shared
+from croton.config import config
+from croton.graph.basic import Apply, Constant, Op, Variable
+from croton.printing import debugprint, pp
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Apply",
+    "Constant",
+    "Function",
+    "In",
+    "Op",
+    "Out",
+    "SharedVariable",
+    "Variable",
+    "config",
+    "debugprint",
+    "function",
+    "grad",
+    "gradient",
+    "pp",
+    "printing",
+    "shared",
+    "tensor",
+]

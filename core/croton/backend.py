@@ -1,0 +1,255 @@
+"""Backends: the protocol, the per-backend lowering registry, discovery and selection.
+
+The core knows no backend. Backends arrive through the plugin manager (entry-point
+group ``croton``), the built-in ones exactly as a third party's.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from croton.graph.basic import Apply, Op
+
+
+class BackendError(ValueError):
+    """An unknown or unavailable backend was asked for."""
+
+
+class MissingLoweringError(NotImplementedError):
+    """The chosen backend has no rule for an op in the graph."""
+
+
+class FallbackWarning(UserWarning):
+    """A node runs on the reference backend because its backend cannot lower it."""
+
+
+class LoweringRegistry:
+    """One backend's map from op class to lowering rule.
+
+    A rule for a class also serves its subclasses, unless they have their own.
+    """
+
+    def __init__(self, backend_name: str):
+        self.backend_name = backend_name
+        self._rules: dict[type, Callable] = {}
+
+    def register(self, op_class: type, rule: Callable, *, replace: bool = False) -> None:
+        """Add ``rule`` for ``op_class``; an existing rule is kept unless ``replace``."""
+        if not (isinstance(op_class, type) and issubclass(op_class, Op)):
+            raise TypeError(f"lowering rules are registered for Op subclasses, got {op_class!r}")
+        if op_class in self._rules and not replace:
+            raise ValueError(f"backend {self.backend_name!r} already has a rule for {op_class.__name__}")
+        self._rules[op_class] = rule
+
+    def lowers(self, *op_classes: type) -> Callable:
+        """Decorator: ``@registry.lowers(Dot) def _dot(op, node): ...``."""
+
+        def decorate(rule: Callable) -> Callable:
+            for op_class in op_classes:
+                self.register(op_class, rule)
+            return rule
+
+        return decorate
+
+    def lookup(self, op: Op) -> Callable | None:
+        """The rule for ``op``'s class (or its nearest base class), or None."""
+        for cls in type(op).__mro__:
+            rule = self._rules.get(cls)
+            if rule is not None:
+                return rule
+        return None
+
+    def lookup_class(self, op_class: type) -> Callable | None:
+        """The rule registered for exactly ``op_class``, or None."""
+        return self._rules.get(op_class)
+
+    def __contains__(self, op_class: type) -> bool:
+        return any(cls in self._rules for cls in op_class.__mro__)
+
+    @property
+    def op_classes(self) -> list[type]:
+        return list(self._rules)
+
+
+class Backend:
+    """The interface a backend implements.
+
+    Attributes
+    ----------
+    name
+        The name users select it by (``backend="numpy"``).
+    version
+        The backend's version string.
+    priority
+        Higher is preferred when no backend is named (among available CPU backends).
+    device
+        ``"cpu"`` or ``"gpu"``: only CPU backends are chosen automatically.
+    registry
+        The `LoweringRegistry` of op class to rule.
+    """
+
+    name: str = "abstract"
+    version: str = "0"
+    priority: int = 0
+    device: str = "cpu"
+
+    def __init__(self):
+        self.registry = LoweringRegistry(self.name)
+
+    def is_available(self) -> bool:
+        """Whether this backend can run here."""
+        return self.unavailable_reason() is None
+
+    def unavailable_reason(self) -> str | None:
+        """Why the backend cannot run here ("cupy not installed"), or None."""
+        return None
+
+    def rewrite_passes(self) -> list:
+        """Extra rewrite passes this backend runs after the core's."""
+        return []
+
+    def compile(self, fgraph, *, allow_fallback: bool = False):
+        """An executable for ``fgraph``: ``executable(*input_values) -> list of outputs``."""
+        raise NotImplementedError
+
+    def to_backend(self, array: np.ndarray):
+        """Convert a numpy array to this backend's array type."""
+        return array
+
+    def to_numpy(self, value) -> np.ndarray:
+        """Convert one of this backend's arrays to a numpy array (a copy if on a device)."""
+        return np.asarray(value)
+
+    @property
+    def uses_numpy_arrays(self) -> bool:
+        """True when this backend's arrays are numpy arrays (no conversion needed)."""
+        return True
+
+    def lowers(self, node: Apply) -> bool:
+        return self.registry.lookup(node.op) is not None
+
+    def __repr__(self) -> str:
+        return f"<croton backend {self.name!r}>"
+
+
+# -- discovery ----------------------------------------------------------------------------
+
+_lock = threading.RLock()
+_backends: dict[str, Backend] | None = None
+
+
+def reset() -> None:
+    """Forget discovered backends (after plugins change)."""
+    global _backends
+    with _lock:
+        _backends = None
+
+
+def _discover() -> dict[str, Backend]:
+    global _backends
+    with _lock:
+        if _backends is not None:
+            return _backends
+        from croton.plugin import plugin_manager
+
+        manager = plugin_manager()
+        found: dict[str, Backend] = {}
+        for offered in manager.hook.croton_backends():
+            for backend in offered or ():
+                if backend.name in found:
+                    warnings.warn(f"two plugins offer a backend named {backend.name!r}; keeping the first")
+                    continue
+                found[backend.name] = backend
+        for backend in found.values():
+            for rules in manager.hook.croton_lowerings(backend=backend):
+                for op_class, rule in (rules or {}).items():
+                    backend.registry.register(op_class, rule, replace=True)
+        _backends = found
+        return found
+
+
+def list_backends() -> list[Backend]:
+    """Every discovered backend, available or not, by decreasing priority."""
+    return sorted(_discover().values(), key=lambda b: -b.priority)
+
+
+def get_backend(name: str) -> Backend:
+    """The backend called ``name``; a `BackendError` if there is none or it cannot run."""
+    backends = _discover()
+    backend = backends.get(name)
+    if backend is None:
+        known = ", ".join(sorted(backends)) or "none"
+        raise BackendError(
+            f"unknown croton backend {name!r}. Installed backends: {known}. "
+            "Run `croton info` to see which are available, or install the plugin that provides it."
+        )
+    reason = backend.unavailable_reason()
+    if reason is not None:
+        raise BackendError(f"croton backend {name!r} is not available here: {reason}")
+    return backend
+
+
+def reference_backend() -> Backend:
+    """The numpy reference backend, found through the registry like any other."""
+    return get_backend("numpy")
+
+
+def select_backend(name: str | None = None) -> Backend:
+    """The backend to compile with.
+
+    In order: ``name``, ``croton.config.backend``, the ``CROTON_BACKEND`` environment
+    variable, else the available CPU backend of highest priority.
+    """
+    from croton.config import config
+
+    for choice in (name, config.backend, os.environ.get("CROTON_BACKEND") or None):
+        if choice:
+            return get_backend(choice)
+    candidates = [b for b in list_backends() if b.device == "cpu" and b.is_available()]
+    if not candidates:
+        raise BackendError("no croton backend is available; reinstall croton (the numpy backend ships with it)")
+    return candidates[0]
+
+
+def missing_lowering_message(node: Apply, backend: Backend) -> str:
+    """The error for a node ``backend`` cannot lower, naming who could."""
+    able = [b.name for b in list_backends() if b is not backend and b.lowers(node)]
+    where = node.outputs[0].where() if node.outputs else ""
+    return (
+        f"backend {backend.name!r} has no lowering for {node.op} "
+        f"({type(node.op).__module__}.{type(node.op).__name__}). "
+        f"Backends that lower it: {', '.join(able) or 'none'}. Choose one of them with "
+        f"backend=..., or set croton.config.allow_fallback = True to run this node on the "
+        f"reference backend.\nThe node's output was created at:\n{where}"
+    )
+
+
+def resolve_rules(fgraph_nodes: Iterable[Apply], backend: Backend, allow_fallback: bool):
+    """For each node, ``(rule, fell_back)``; raises `MissingLoweringError` without a rule.
+
+    With ``allow_fallback`` a node the backend cannot lower gets the reference backend's
+    rule and a `FallbackWarning`.
+    """
+    resolved = []
+    for node in fgraph_nodes:
+        rule = backend.registry.lookup(node.op)
+        if rule is not None:
+            resolved.append((rule, False))
+            continue
+        reference = reference_backend()
+        fallback = reference.registry.lookup(node.op) if allow_fallback and reference is not backend else None
+        if fallback is None:
+            raise MissingLoweringError(missing_lowering_message(node, backend))
+        warnings.warn(
+            f"backend {backend.name!r} cannot lower {node.op}; running it on the reference "
+            f"backend (allow_fallback is set)",
+            FallbackWarning,
+            stacklevel=4,
+        )
+        resolved.append((fallback, True))
+    return resolved

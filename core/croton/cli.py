@@ -1,0 +1,116 @@
+"""The ``croton`` command: ``croton info`` and ``croton demo``.
+
+A mistake on the user's side (an unknown backend, a bad setting) ends with one
+line ``croton: error: ...`` on standard error and exit status 2, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import croton
+import croton.backend
+
+__all__ = ["main"]
+
+USAGE_ERROR = 2
+INTERRUPTED = 130
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    """The argument parser with one subparser per command."""
+    parser = argparse.ArgumentParser(
+        prog="croton", description="croton, a symbolic array compiler with Theano's API."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    info = commands.add_parser("info", help="show croton's version and the backends it found")
+    info.set_defaults(run=_run_info)
+
+    demo = commands.add_parser("demo", help="train a small MLP on spiral data")
+    demo.add_argument("--backend", metavar="NAME", help="backend that compiles the model")
+    demo.add_argument("--epochs", type=int, metavar="N", help="passes over the data")
+    demo.add_argument("--hidden", type=int, metavar="N", help="width of the hidden layer")
+    demo.add_argument("--batch-size", type=int, metavar="N", help="points per SGD step")
+    demo.add_argument("--learning-rate", type=float, metavar="RATE", help="SGD step size")
+    demo.add_argument("--seed", type=int, default=0, metavar="N", help="random seed")
+    demo.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="hide the progress bar"
+    )
+    demo.set_defaults(run=_run_demo)
+    return parser
+
+
+def _backend_status(backend: croton.backend.Backend) -> str:
+    """``available`` or ``unavailable: <reason>`` for one backend."""
+    if backend.is_available():
+        return "available"
+    return f"unavailable: {backend.unavailable_reason() or 'no reason given'}"
+
+
+def _run_info(args: argparse.Namespace) -> None:
+    """Print croton's version, then one line per discovered backend."""
+    print(f"croton {croton.__version__}")
+    backends = croton.backend.list_backends()
+    width = max((len(backend.name) for backend in backends), default=0)
+    for backend in backends:
+        print(f"  {backend.name:<{width}}  {backend.version:<10}  {_backend_status(backend)}")
+
+
+def _run_demo(args: argparse.Namespace) -> None:
+    """Train the demo model and print one ``final:`` line with the results."""
+    from croton.demo import train_mlp
+
+    settings = {
+        "epochs": args.epochs,
+        "hidden": args.hidden,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+    }
+    result = train_mlp(
+        backend=args.backend,
+        seed=args.seed,
+        progress=args.progress,
+        **{name: value for name, value in settings.items() if value is not None},
+    )
+    print(
+        f"final: loss {result['loss']:.4f}  accuracy {result['accuracy']:.3f}  "
+        f"time/epoch {result['seconds_per_epoch'] * 1e3:.1f} ms  backend {result['backend']}"
+    )
+
+
+def _one_line(error: BaseException) -> str:
+    """The error's message with its line breaks folded into spaces."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``croton`` command.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments after the program name; by default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 2 for a usage error, 130 when interrupted.
+    """
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_request:
+        return int(exit_request.code or 0)
+    try:
+        args.run(args)
+    except (ValueError, TypeError) as error:
+        print(f"croton: error: {_one_line(error)}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        print("croton: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    return 0

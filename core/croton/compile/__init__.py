@@ -1,0 +1,7 @@
+"""Compilation: ``function``, ``In``, ``Out``, shared variables."""
+
+from croton.compile.function import Function, function
+from croton.compile.io import In, Out
+from croton.compile.shared import SharedVariable, shared
+
+__all__ = ["Function", "In", "Out", "SharedVariable", "function", "shared"]

@@ -1,0 +1,421 @@
+"""``croton.function``: compile a graph into a callable with Theano's semantics."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from croton.compile.io import In, Out
+from croton.compile.shared import SharedVariable
+from croton.graph.basic import Constant, Variable
+from croton.graph.fgraph import FunctionGraph
+from croton.graph.traversal import clone_replace, free_inputs
+from croton.tensor.variable import as_tensor_variable
+
+
+class UnusedInputError(ValueError):
+    """An explicit input does not affect any output or update."""
+
+
+class MissingInputError(ValueError):
+    """The outputs depend on a variable that is not an input."""
+
+
+# Calls that write updates hold this lock from reading the shared values to writing the
+# new ones, so each call's updates are atomic with respect to other calls.
+_update_lock = threading.RLock()
+
+_MODES = ("FAST_RUN", "FAST_COMPILE", "NONE")
+
+
+def _normalize_updates(updates) -> list[tuple[SharedVariable, Variable]]:
+    if updates is None:
+        return []
+    pairs = list(updates.items()) if isinstance(updates, Mapping) else list(updates)
+    result, seen = [], set()
+    for pair in pairs:
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"updates must be (shared_variable, new_value) pairs, got {pair!r}")
+        var, value = pair
+        if not isinstance(var, SharedVariable):
+            raise TypeError(f"update target {var} is not a shared variable; only shared variables can be updated")
+        if id(var) in seen:
+            raise ValueError(f"shared variable {var} is updated twice in the same function")
+        seen.add(id(var))
+        value = as_tensor_variable(value)
+        if value.ndim != var.ndim:
+            raise TypeError(
+                f"the update of {var} has {value.ndim} dimensions but the shared variable has "
+                f"{var.ndim}. Reshape the update expression.\n{value.where()}"
+            )
+        if value.dtype != var.dtype:
+            if not np.can_cast(value.dtype, var.dtype, "safe"):
+                raise TypeError(
+                    f"the update of {var} ({var.dtype}) has dtype {value.dtype}, which cannot be "
+                    f"stored without loss. Cast it: `({value}).astype('{var.dtype}')`.\n{value.where()}"
+                )
+            value = value.astype(var.dtype)
+        result.append((var, value))
+    return result
+
+
+def _normalize_givens(givens) -> dict[Variable, Variable]:
+    if givens is None:
+        return {}
+    pairs = list(givens.items()) if isinstance(givens, Mapping) else list(givens)
+    result = {}
+    for old, new in pairs:
+        if not isinstance(old, Variable):
+            raise TypeError(f"givens keys must be symbolic variables, got {old!r}")
+        new = as_tensor_variable(new)
+        if new.ndim != old.ndim or new.dtype != old.dtype:
+            if new.ndim == old.ndim and np.can_cast(new.dtype, old.dtype, "safe"):
+                new = new.astype(old.dtype)
+            else:
+                raise TypeError(f"givens: {old} ({old.type}) cannot be replaced by {new} ({new.type})")
+        result[old] = new
+    return result
+
+
+def function(
+    inputs: Sequence = (),
+    outputs=None,
+    mode: str | None = None,
+    updates=None,
+    givens=None,
+    no_default_updates: bool = False,
+    accept_inplace: bool = False,
+    name: str | None = None,
+    rebuild_strict: bool = True,
+    allow_input_downcast: bool | None = None,
+    profile: bool | None = None,
+    on_unused_input: str | None = None,
+    backend: str | None = None,
+    allow_fallback: bool | None = None,
+    trust_input: bool = False,
+) -> Function:
+    """Compile ``outputs`` as a function of ``inputs``.
+
+    Parameters
+    ----------
+    inputs
+        Symbolic variables or `In` objects, in call order.
+    outputs
+        A variable (the call returns one array), a list (the call returns a list), or
+        None; `Out` objects allowed.
+    updates
+        ``[(shared_variable, new_value_expression), ...]`` or a dict. All outputs and
+        updates are computed from the values before the call; updates are stored only
+        after the whole call succeeded.
+    givens
+        ``[(variable, replacement), ...]``: substitutions made before compiling.
+    allow_input_downcast
+        Accept inputs that lose precision when converted to the input's dtype.
+    on_unused_input
+        ``"raise"`` (default), ``"warn"`` or ``"ignore"`` for inputs no output uses.
+    backend
+        A backend name; default: ``croton.config.backend``, ``CROTON_BACKEND``, else the
+        fastest available CPU backend.
+    mode
+        ``"FAST_RUN"``, ``"FAST_COMPILE"`` or ``"NONE"`` (how much to rewrite).
+    """
+    from croton import backend as backend_module
+    from croton.config import config
+
+    on_unused_input = on_unused_input or config.on_unused_input
+    if on_unused_input not in ("raise", "warn", "ignore"):
+        raise ValueError(f"on_unused_input must be 'raise', 'warn' or 'ignore', got {on_unused_input!r}")
+    mode = (mode or config.mode).upper() if isinstance(mode or config.mode, str) else config.mode
+    if mode not in _MODES:
+        raise ValueError(f"unknown mode {mode!r}; use one of {_MODES}")
+    chosen = backend_module.select_backend(backend)
+    allow_fallback = config.allow_fallback if allow_fallback is None else allow_fallback
+
+    if isinstance(inputs, (Variable, In)):
+        raise TypeError("function() takes a list of inputs; wrap the single input in a list")
+    ins = [i if isinstance(i, In) else In(i) for i in inputs]
+    seen = set()
+    for i in ins:
+        var = i.variable
+        if isinstance(var, Constant):
+            raise TypeError(f"constants cannot be function inputs ({var}); use a symbolic variable")
+        if isinstance(var, SharedVariable):
+            raise TypeError(
+                f"shared variable {var} cannot be an explicit input: its value is used "
+                "implicitly. Remove it from the inputs."
+            )
+        if var.owner is not None:
+            raise TypeError(
+                f"input {var} is computed by {var.owner.op}; inputs must be variables without an "
+                f"owner. Use givens to substitute an expression.\n{var.where()}"
+            )
+        if id(var) in seen:
+            raise ValueError(f"input {var} is given twice")
+        seen.add(id(var))
+
+    single = outputs is not None and not isinstance(outputs, (list, tuple))
+    out_list = [] if outputs is None else ([outputs] if single else list(outputs))
+    outs = [o if isinstance(o, Out) else Out(as_tensor_variable(o)) for o in out_list]
+    update_pairs = _normalize_updates(updates)
+    output_vars = [o.variable for o in outs]
+    update_vars = [v for _, v in update_pairs]
+
+    replacements = _normalize_givens(givens)
+    if replacements:
+        rebuilt = clone_replace(output_vars + update_vars, replacements)
+        output_vars = rebuilt[: len(output_vars)]
+        update_vars = rebuilt[len(output_vars) :]
+        update_pairs = [(s, v) for (s, _), v in zip(update_pairs, update_vars)]
+
+    if not no_default_updates:
+        updated = {id(s) for s, _ in update_pairs}
+        for var in free_inputs(output_vars + update_vars):
+            if isinstance(var, SharedVariable) and var.default_update is not None and id(var) not in updated:
+                update_pairs.append((var, var.default_update))
+                update_vars.append(var.default_update)
+
+    explicit = [i.variable for i in ins]
+    needed = free_inputs(output_vars + update_vars)
+    explicit_ids = {id(v) for v in explicit}
+    shared_inputs = []
+    for var in needed:
+        if id(var) in explicit_ids:
+            continue
+        if isinstance(var, SharedVariable):
+            shared_inputs.append(var)
+            continue
+        raise MissingInputError(
+            f"the outputs depend on {var} ({var.type}), which is not among the inputs "
+            f"{[str(v) for v in explicit]}. Add it to the inputs or give it a value with givens.\n"
+            f"{var.where()}"
+        )
+    for var, _ in update_pairs:  # updated shared variables are inputs even if unread
+        if var not in shared_inputs:
+            shared_inputs.append(var)
+    needed_ids = {id(v) for v in needed}
+    unused = [v for v in explicit if id(v) not in needed_ids]
+    if unused and on_unused_input != "ignore":
+        message = (
+            f"input(s) {', '.join(str(v) for v in unused)} of function {name or ''} are not used "
+            "by any output or update. Remove them, or pass on_unused_input='warn' or 'ignore'."
+        )
+        if on_unused_input == "raise":
+            raise UnusedInputError(message)
+        warnings.warn(message, stacklevel=2)
+
+    fgraph = FunctionGraph(explicit + shared_inputs, output_vars + update_vars, clone=True)
+    from croton.rewrite import rewrite_graph
+
+    rewrite_graph(fgraph, mode=mode, backend=chosen)
+    executable = chosen.compile(fgraph, allow_fallback=allow_fallback)
+    maker = FunctionMaker(
+        fgraph=fgraph,
+        backend=chosen,
+        mode=mode,
+        inputs=ins,
+        outputs=outs,
+        shared_inputs=shared_inputs,
+        updates=update_pairs,
+        original_outputs=output_vars,
+        allow_input_downcast=allow_input_downcast,
+    )
+    return Function(maker, executable, single=single, name=name, trust_input=trust_input)
+
+
+class FunctionMaker:
+    """What a compiled function was made from (Theano's ``f.maker``)."""
+
+    def __init__(self, fgraph, backend, mode, inputs, outputs, shared_inputs, updates, original_outputs, allow_input_downcast):
+        self.fgraph = fgraph
+        self.backend = backend
+        self.mode = mode
+        self.inputs = inputs
+        self.outputs = outputs
+        self.shared_inputs = shared_inputs
+        self.updates = updates
+        self.original_outputs = original_outputs
+        self.allow_input_downcast = allow_input_downcast
+
+
+def _aliased_outputs(fgraph: FunctionGraph) -> list[bool]:
+    """For each output, whether it may share memory with an input or a constant.
+
+    Such outputs are copied before they reach the caller or a shared variable, so no
+    one can change another's data through them.
+    """
+    root = {id(v) for v in fgraph.inputs}
+    may_alias: set[int] = set(root)
+    for node in fgraph.toposort():
+        view_map = getattr(node.op, "view_map", None) or {}
+        for out_index, in_indices in view_map.items():
+            if any(id(node.inputs[i]) in may_alias or isinstance(node.inputs[i], Constant) for i in in_indices):
+                may_alias.add(id(node.outputs[out_index]))
+    flags, seen = [], set()
+    for out in fgraph.outputs:
+        flags.append(id(out) in may_alias or isinstance(out, Constant) or id(out) in seen)
+        seen.add(id(out))
+    return flags
+
+
+class Function:
+    """A compiled function. Call it with the input values, positionally or by name."""
+
+    def __init__(self, maker: FunctionMaker, executable, single: bool, name=None, trust_input: bool = False):
+        self.maker = maker
+        self.name = name
+        self.trust_input = trust_input
+        self._executable = executable
+        self._single = single
+        self._n_outputs = len(maker.outputs)
+        self._copy_output = _aliased_outputs(maker.fgraph)
+        self._backend = maker.backend
+        self._numpy_native = maker.backend.uses_numpy_arrays
+        ins = maker.inputs
+        self._input_names = {}
+        for position, i in enumerate(ins):
+            if i.name is not None:
+                self._input_names.setdefault(i.name, position)
+        self._input_types = [i.variable.type for i in ins]
+        self._input_labels = [
+            f"input {position} ({i.name})" if i.name else f"input {position}" for position, i in enumerate(ins)
+        ]
+        self._downcast = [
+            i.allow_downcast if i.allow_downcast is not None else bool(maker.allow_input_downcast) for i in ins
+        ]
+        self._shared = maker.shared_inputs
+        self._update_targets = [s for s, _ in maker.updates]
+
+    # -- calling -----------------------------------------------------------------------
+    def _arguments(self, args, kwargs) -> list:
+        ins = self.maker.inputs
+        if len(args) > len(ins):
+            raise TypeError(f"{self._label()} takes {len(ins)} inputs, got {len(args)} positional arguments")
+        values = list(args) + [None] * (len(ins) - len(args))
+        given = [True] * len(args) + [False] * (len(ins) - len(args))
+        for key, value in kwargs.items():
+            position = self._input_names.get(key)
+            if position is None:
+                raise TypeError(f"{self._label()} has no input named {key!r}; inputs: {list(self._input_names)}")
+            if given[position]:
+                raise TypeError(f"{self._label()} got input {key!r} twice")
+            values[position], given[position] = value, True
+        for position, i in enumerate(ins):
+            if not given[position]:
+                if not i.has_default:
+                    raise TypeError(f"{self._label()}: missing {self._input_labels[position]}")
+                values[position] = i.value
+        if self.trust_input:
+            return values
+        converted = []
+        for value, type_, label, downcast in zip(values, self._input_types, self._input_labels, self._downcast):
+            converted.append(type_.filter(value, name=label, allow_downcast=downcast))
+        if not self._numpy_native:
+            converted = [self._backend.to_backend(v) for v in converted]
+        return converted
+
+    def _shared_values(self) -> list:
+        values = []
+        backend = self._backend
+        for var in self._shared:
+            value = var._value
+            if var._backend is not backend:
+                if var._backend is not None:
+                    value = var._backend.to_numpy(value)
+                if not self._numpy_native:
+                    value = backend.to_backend(value)
+                    var._set_backend_value(value, backend)
+            values.append(value)
+        return values
+
+    def __call__(self, *args, **kwargs):
+        arguments = self._arguments(args, kwargs)
+        if self._update_targets:
+            with _update_lock:
+                results = self._executable(*arguments, *self._shared_values())
+                self._store_updates(results[self._n_outputs :])
+        else:
+            results = self._executable(*arguments, *self._shared_values())
+        outputs = self._finish_outputs(results[: self._n_outputs])
+        return outputs[0] if self._single else outputs
+
+    def _store_updates(self, values) -> None:
+        copies = self._copy_output[self._n_outputs :]
+        native = self._numpy_native
+        for var, value, copy in zip(self._update_targets, values, copies):
+            if native:
+                value = np.array(value) if copy else np.asarray(value)
+                var._set_backend_value(value, None)
+            else:
+                var._set_backend_value(value, self._backend)
+
+    def _finish_outputs(self, values) -> list:
+        result = []
+        for value, copy in zip(values, self._copy_output):
+            if not self._numpy_native:
+                value = self._backend.to_numpy(value)
+            elif copy:
+                value = np.array(value)
+            elif type(value) is not np.ndarray:
+                value = np.asarray(value)
+            result.append(value)
+        return result
+
+    # -- introspection -------------------------------------------------------------------
+    def _label(self) -> str:
+        return f"function {self.name!r}" if self.name else "the function"
+
+    def source(self) -> str:
+        """The generated source of the compiled program, where the backend has one."""
+        source = getattr(self._executable, "source", None)
+        return source() if callable(source) else str(source)
+
+    @property
+    def input_storage(self):
+        return [i.variable for i in self.maker.inputs]
+
+    def __repr__(self) -> str:
+        return f"<croton.Function {self.name or ''} on {self._backend.name}: {len(self.maker.fgraph.apply_nodes)} nodes>"
+
+    # -- pickling ----------------------------------------------------------------------
+    def __reduce__(self):
+        from croton.graph.serialize import dump_graph
+
+        maker = self.maker
+        graph = dump_graph([o.variable for o in maker.outputs] + [v for _, v in maker.updates])
+        state = {
+            "inputs": [(i.variable, i.name, i.value, i.allow_downcast) for i in maker.inputs],
+            "graph": graph,
+            "n_outputs": len(maker.outputs),
+            "borrow": [o.borrow for o in maker.outputs],
+            "shared": [s for s, _ in maker.updates],
+            "single": self._single,
+            "name": self.name,
+            "mode": maker.mode,
+            "backend": maker.backend.name,
+            "allow_input_downcast": maker.allow_input_downcast,
+        }
+        return (_unpickle_function, (state,))
+
+
+def _unpickle_function(state) -> Function:
+    from croton.graph.serialize import load_graph
+
+    variables = load_graph(state["graph"])
+    n = state["n_outputs"]
+    outputs = [Out(v, borrow=b) for v, b in zip(variables[:n], state["borrow"])]
+    updates = list(zip(state["shared"], variables[n:]))
+    ins = [In(var, name=name, value=value, allow_downcast=downcast) for var, name, value, downcast in state["inputs"]]
+    return function(
+        ins,
+        outputs[0] if state["single"] else outputs,
+        mode=state["mode"],
+        updates=updates,
+        name=state["name"],
+        backend=state["backend"],
+        allow_input_downcast=state["allow_input_downcast"],
+        on_unused_input="ignore",
+        no_default_updates=True,
+    )

@@ -1,0 +1,110 @@
+"""FunctionGraph: a graph with fixed inputs and outputs that rewrites can edit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from croton.graph.basic import Apply, Constant, Variable
+from croton.graph.traversal import clone_graph, toposort
+
+#: the client used for a variable that is a graph output: ``(OUTPUT, position)``
+OUTPUT = "output"
+
+
+class MissingInputError(ValueError):
+    """An output depends on a variable that is neither an input nor a constant."""
+
+
+class FunctionGraph:
+    """The subgraph between ``inputs`` and ``outputs``, with client lists.
+
+    Parameters
+    ----------
+    inputs, outputs
+        The graph's boundary. Every non-constant root variable the outputs depend on
+        must be among the inputs.
+    clone
+        Copy the graph first (the default), so edits do not touch the user's graph.
+    """
+
+    def __init__(self, inputs: Sequence[Variable], outputs: Sequence[Variable], clone: bool = True):
+        if clone:
+            inputs, outputs, _ = clone_graph(inputs, outputs)
+        self.inputs: list[Variable] = list(inputs)
+        self.outputs: list[Variable] = list(outputs)
+        self.clients: dict[Variable, list[tuple[Apply | str, int]]] = {v: [] for v in self.inputs}
+        self.apply_nodes: set[Apply] = set()
+        for node in toposort(self.outputs, stop_at=self.inputs):
+            self._import_node(node)
+        for i, out in enumerate(self.outputs):
+            self._check_reachable(out)
+            self.clients.setdefault(out, []).append((OUTPUT, i))
+
+    def _check_reachable(self, var: Variable) -> None:
+        if var.owner is None and var not in self.clients and not isinstance(var, Constant):
+            raise MissingInputError(
+                f"the graph needs the value of {var} ({var.type}), which is not an input. "
+                f"Add it to the inputs, or use givens to replace it.\n{var.where()}"
+            )
+
+    def _import_node(self, node: Apply) -> None:
+        self.apply_nodes.add(node)
+        for i, var in enumerate(node.inputs):
+            if var.owner is None:
+                self._check_reachable(var)
+            self.clients.setdefault(var, []).append((node, i))
+        for out in node.outputs:
+            self.clients.setdefault(out, [])
+
+    def toposort(self) -> list[Apply]:
+        """The nodes in an order where each comes after its inputs' producers."""
+        return toposort(self.outputs, stop_at=self.inputs)
+
+    @property
+    def variables(self) -> set[Variable]:
+        return set(self.clients)
+
+    def replace(self, old: Variable, new: Variable, reason: str | None = None) -> None:
+        """Make every client of ``old`` use ``new`` instead, importing new nodes."""
+        if old.type != new.type and not old.type.is_super(new.type):
+            raise TypeError(f"cannot replace {old} ({old.type}) by {new} ({new.type}) ({reason})")
+        for node in toposort([new], stop_at=list(self.clients)):
+            if node not in self.apply_nodes:
+                self._import_node(node)
+        if new.owner is None:
+            self._check_reachable(new)
+        self.clients.setdefault(new, [])
+        for client, i in self.clients.pop(old, []):
+            if client == OUTPUT:
+                self.outputs[i] = new
+            else:
+                client.inputs[i] = new
+            self.clients[new].append((client, i))
+        self.clients[old] = []
+        self._prune_from(old)
+
+    def _prune_from(self, var: Variable) -> None:
+        """Drop nodes that no longer reach an output, starting at ``var``'s producer."""
+        stack = [var]
+        while stack:
+            v = stack.pop()
+            node = v.owner
+            if node is None or node not in self.apply_nodes:
+                continue
+            if any(self.clients.get(o) for o in node.outputs):
+                continue
+            self.apply_nodes.discard(node)
+            for o in node.outputs:
+                self.clients.pop(o, None)
+            for i, inp in enumerate(node.inputs):
+                clients = self.clients.get(inp)
+                if clients is not None:
+                    clients.remove((node, i))
+                    if not clients:
+                        stack.append(inp)
+
+    def clone(self) -> FunctionGraph:
+        return FunctionGraph(self.inputs, self.outputs, clone=True)
+
+    def __str__(self) -> str:
+        return f"FunctionGraph({len(self.apply_nodes)} nodes, {len(self.outputs)} outputs)"

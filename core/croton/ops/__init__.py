@@ -1,0 +1,1 @@
+"""Op definitions: type and shape inference and gradients; kernels live in backends."""

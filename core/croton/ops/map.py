@@ -1,0 +1,77 @@
+"""`Map`: evaluate an inner graph for ``i = 0 .. n-1`` and stack the results.
+
+This is the loop behind `jacobian` and `hessian`. Everything in the inner graph that
+does not depend on ``i`` is computed once, outside the loop, and passed in.
+"""
+
+from __future__ import annotations
+
+from croton.graph.basic import Apply, Constant, Op
+from croton.graph.traversal import toposort
+from croton.graph.type import TensorType
+
+
+class Map(Op):
+    """Stack ``inner_outputs`` evaluated at ``index = 0 .. n_steps - 1``.
+
+    Inputs: ``n_steps`` then the loop-invariant values, in the order of
+    ``inner_inputs[1:]`` (``inner_inputs[0]`` is the index).
+    """
+
+    def __init__(self, inner_inputs, inner_outputs):
+        self.inner_inputs = list(inner_inputs)
+        self.inner_outputs = list(inner_outputs)
+
+    # Each Map holds its own graph: equal only to itself.
+    def __eq__(self, other) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __str__(self) -> str:
+        return f"Map{{{len(self.inner_outputs)} outputs}}"
+
+    def make_node(self, n_steps, *invariants) -> Apply:
+        from croton.ops.shape import _int_scalar
+
+        n_steps = _int_scalar(n_steps, "the number of Map steps")
+        outputs = [TensorType(o.dtype, shape=(None, *o.type.shape))() for o in self.inner_outputs]
+        return Apply(self, [n_steps, *invariants], outputs)
+
+    def infer_shape(self, node, input_shapes):
+        from croton.tensor.shape import shape
+
+        return [tuple(shape(o)[i] for i in range(o.ndim)) for o in node.outputs]
+
+    def L_op(self, inputs, outputs, output_grads):
+        raise NotImplementedError("differentiating a jacobian (a Map loop) needs croton.scan, which is not available yet")
+
+
+def map_over_index(index, n_steps, outputs):
+    """Loop ``outputs`` (expressions of the int64 scalar ``index``) over ``range(n_steps)``."""
+    nodes = toposort(outputs)
+    dependent = {id(index)}
+    for node in nodes:
+        if any(id(v) in dependent for v in node.inputs):
+            dependent.update(id(o) for o in node.outputs)
+    invariants, seen = [], set()
+    for node in nodes:
+        if not any(id(o) in dependent for o in node.outputs):
+            continue
+        for v in node.inputs:
+            if id(v) not in dependent and not isinstance(v, Constant) and id(v) not in seen:
+                seen.add(id(v))
+                invariants.append(v)
+    outer = []
+    for o in outputs:  # an output that does not depend on the index is just repeated
+        if id(o) not in dependent and not isinstance(o, Constant) and id(o) not in seen:
+            seen.add(id(o))
+            invariants.append(o)
+    from croton.graph.traversal import clone_graph
+
+    inner_inputs, inner_outputs, _ = clone_graph([index, *invariants], outputs)
+    op = Map(inner_inputs, inner_outputs)
+    result = op(n_steps, *invariants)
+    outer = result if isinstance(result, list) else [result]
+    return outer

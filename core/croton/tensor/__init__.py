@@ -1,0 +1,60 @@
+"""The user API with Theano's names: ``import croton.tensor as T``."""
+
+from __future__ import annotations
+
+from croton.graph.type import TensorType
+from croton.tensor import nnet, signal
+from croton.tensor.basic import CONSTRUCTORS, tensor
+from croton.tensor.blas import batched_dot, dot, matmul, outer, tensordot
+from croton.tensor.math import *  # noqa: F403
+from croton.tensor.math import abs, all, any, max, min, pow, round, sum  # noqa: F401
+from croton.tensor.shape import (
+    addbroadcast,
+    alloc,
+    arange,
+    broadcast_to,
+    concatenate,
+    eye,
+    fill,
+    flatten,
+    full,
+    identity_like,
+    join,
+    ones,
+    ones_like,
+    patternbroadcast,
+    repeat,
+    reshape,
+    second,
+    shape,
+    specify_shape,
+    split,
+    squeeze,
+    stack,
+    tile,
+    unbroadcast,
+    zeros,
+    zeros_like,
+)
+from croton.tensor.subtensor import inc_subtensor, set_subtensor, take
+from croton.tensor.variable import (
+    TensorConstant,
+    TensorVariable,
+    as_tensor_variable,
+    constant,
+)
+
+globals().update(CONSTRUCTORS)
+as_tensor = as_tensor_variable
+transpose = lambda x, axes=None: as_tensor_variable(x).transpose(*(axes or ()))  # noqa: E731
+
+
+def __getattr__(name):
+    # grad, Lop, Rop and jacobian live in croton.gradient; imported lazily to avoid a cycle
+    if name in ("grad", "Lop", "Rop", "jacobian", "hessian"):
+        from croton import gradient
+
+        return getattr(gradient, name)
+    if name == "shared_randomstreams":
+        raise AttributeError("croton.tensor.shared_randomstreams is not implemented yet")
+    raise AttributeError(f"module 'croton.tensor' has no attribute {name!r}")

@@ -1,0 +1,320 @@
+"""Elementwise math and reductions with Theano's names.
+
+Python numbers are *weak* (NumPy 2, NEP 50): ``x * 0.1`` keeps a float32 ``x`` float32.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from croton.graph.basic import Variable
+from croton.ops.elemwise import Elemwise
+from croton.ops.reduce import Argmax, Reduce, normalize_axes
+from croton.ops.scalar import SCALAR_OPS, cast_op
+from croton.tensor.variable import as_tensor_variable, constant
+
+_PYTHON_SCALARS = (bool, int, float, complex)
+_ELEMWISE_CACHE: dict = {}
+
+
+def elemwise(name: str, *inputs):
+    """Apply scalar op ``name`` elementwise; Python scalars among the inputs are weak."""
+    scalar_op = SCALAR_OPS[name]
+    return _apply(scalar_op, inputs)
+
+
+def _apply(scalar_op, inputs):
+    weak = [isinstance(x, _PYTHON_SCALARS) and not isinstance(x, np.generic) for x in inputs]
+    if builtins.any(weak):
+        if builtins.all(weak):
+            inputs = [constant(x) for x in inputs]
+        else:
+            described = [type(x) if w else as_tensor_variable(x).dtype for x, w in zip(inputs, weak)]
+            in_dtypes, _ = scalar_op.resolve(described)
+            try:
+                inputs = [constant(np.asarray(x, dtype=d)) if w else x for x, w, d in zip(inputs, weak, in_dtypes)]
+            except OverflowError as err:
+                raise OverflowError(f"{scalar_op.name}: a Python number does not fit the tensor's dtype: {err}") from None
+    op = _ELEMWISE_CACHE.get(scalar_op)
+    if op is None:
+        op = _ELEMWISE_CACHE[scalar_op] = Elemwise(scalar_op)
+    return op(*inputs)
+
+
+def _unary(name):
+    def f(x):
+        return elemwise(name, x)
+
+    f.__name__ = name
+    f.__doc__ = f"Elementwise ``{name}``."
+    return f
+
+
+def _binary(name):
+    def f(x, y):
+        return elemwise(name, x, y)
+
+    f.__name__ = name
+    f.__doc__ = f"Elementwise ``{name}``, with broadcasting."
+    return f
+
+
+add = _binary("add")
+sub = _binary("sub")
+mul = _binary("mul")
+true_div = _binary("true_div")
+int_div = _binary("int_div")
+mod = _binary("mod")
+pow = _binary("pow")
+arctan2 = _binary("arctan2")
+minimum = _binary("minimum")
+maximum = _binary("maximum")
+lt = _binary("lt")
+gt = _binary("gt")
+le = _binary("le")
+ge = _binary("ge")
+eq = _binary("eq")
+neq = _binary("neq")
+and_ = _binary("and")
+or_ = _binary("or")
+xor = _binary("xor")
+bitwise_and, bitwise_or, bitwise_xor = and_, or_, xor
+
+neg = _unary("neg")
+abs = _unary("abs")
+sign = _unary("sign")
+exp = _unary("exp")
+exp2 = _unary("exp2")
+expm1 = _unary("expm1")
+log = _unary("log")
+log2 = _unary("log2")
+log10 = _unary("log10")
+log1p = _unary("log1p")
+sqrt = _unary("sqrt")
+sqr = _unary("sqr")
+square = sqr
+reciprocal = _unary("reciprocal")
+inv = reciprocal
+sin = _unary("sin")
+cos = _unary("cos")
+tan = _unary("tan")
+arcsin = _unary("arcsin")
+arccos = _unary("arccos")
+arctan = _unary("arctan")
+sinh = _unary("sinh")
+cosh = _unary("cosh")
+tanh = _unary("tanh")
+arcsinh = _unary("arcsinh")
+arccosh = _unary("arccosh")
+arctanh = _unary("arctanh")
+sigmoid = _unary("sigmoid")
+softplus = _unary("softplus")
+erf = _unary("erf")
+erfc = _unary("erfc")
+floor = _unary("floor")
+ceil = _unary("ceil")
+trunc = _unary("trunc")
+invert = _unary("invert")
+isnan = _unary("isnan")
+isinf = _unary("isinf")
+abs_ = abs
+true_divide = true_div
+floor_div = int_div
+divide = true_div
+
+
+def round(x, mode: str | None = None):
+    """Round to the nearest integer: ``"half_to_even"`` (NumPy's, the default) or
+    ``"half_away_from_zero"``."""
+    if mode in (None, "half_to_even"):
+        return elemwise("round", x)
+    if mode == "half_away_from_zero":
+        return elemwise("round_half_away_from_zero", x)
+    raise ValueError(f"round mode must be 'half_to_even' or 'half_away_from_zero', got {mode!r}")
+
+
+def logical_not(x):
+    """Elementwise boolean negation."""
+    return eq(x, 0) if as_tensor_variable(x).dtype != "bool" else invert(x)
+
+
+def clip(x, a_min, a_max):
+    """Limit ``x`` to ``[a_min, a_max]``."""
+    return elemwise("clip", x, a_min, a_max)
+
+
+def switch(cond, ift, iff):
+    """Elementwise ``ift if cond else iff`` (both branches are computed)."""
+    cond = as_tensor_variable(cond)
+    if cond.dtype != "bool":
+        cond = neq(cond, 0)
+    return elemwise("switch", cond, ift, iff)
+
+
+where = switch
+
+
+def cast(x, dtype):
+    """``x`` converted to ``dtype`` (``"floatX"`` allowed)."""
+    from croton.graph.type import normalize_dtype
+
+    x = as_tensor_variable(x)
+    dtype = normalize_dtype(dtype)
+    if x.dtype == dtype:
+        return x
+    return _apply(cast_op(dtype), [x])
+
+
+def identity(x, name: str | None = None):
+    """A copy of ``x`` (Theano's ``tensor_copy``)."""
+    out = elemwise("identity", x)
+    out.name = name
+    return out
+
+
+tensor_copy = identity
+
+
+# -- reductions ------------------------------------------------------------------------
+
+
+def _keep(out, x, axes, keepdims):
+    if not keepdims:
+        return out
+    pattern, j = [], 0
+    for a in range(x.ndim):
+        if a in axes:
+            pattern.append("x")
+        else:
+            pattern.append(j)
+            j += 1
+    return out.dimshuffle(pattern)
+
+
+def _reduce(kind, x, axis, keepdims, dtype=None):
+    from croton.graph.type import normalize_dtype
+
+    x = as_tensor_variable(x)
+    axes = normalize_axes(axis, x.ndim)
+    dtype = None if dtype is None else normalize_dtype(dtype)
+    if not axes and (dtype is None or dtype == x.dtype) and kind in ("max", "min"):
+        return x
+    out = Reduce(kind, axes, dtype)(x)
+    return _keep(out, x, axes, keepdims)
+
+
+def sum(x, axis=None, dtype=None, keepdims: bool = False, acc_dtype=None):
+    """Sum over ``axis`` (all axes by default)."""
+    return _reduce("sum", x, axis, keepdims, dtype)
+
+
+def prod(x, axis=None, dtype=None, keepdims: bool = False, acc_dtype=None):
+    """Product over ``axis``."""
+    return _reduce("prod", x, axis, keepdims, dtype)
+
+
+def max(x, axis=None, keepdims: bool = False):
+    """Largest element over ``axis``."""
+    return _reduce("max", x, axis, keepdims)
+
+
+def min(x, axis=None, keepdims: bool = False):
+    """Smallest element over ``axis``."""
+    return _reduce("min", x, axis, keepdims)
+
+
+def all(x, axis=None, keepdims: bool = False):
+    """True where every element over ``axis`` is non-zero."""
+    return _reduce("all", x, axis, keepdims)
+
+
+def any(x, axis=None, keepdims: bool = False):
+    """True where some element over ``axis`` is non-zero."""
+    return _reduce("any", x, axis, keepdims)
+
+
+def _count(x, axes):
+    from croton.tensor.shape import shape
+
+    n = 1
+    for a in axes:
+        n = n * shape(x)[a]
+    return n
+
+
+def mean(x, axis=None, dtype=None, keepdims: bool = False, acc_dtype=None):
+    """Arithmetic mean over ``axis``; integers average as float64, as in NumPy."""
+    x = as_tensor_variable(x)
+    axes = normalize_axes(axis, x.ndim)
+    if dtype is None:
+        dtype = x.dtype if x.dtype.startswith(("float", "complex")) else "float64"
+    total = sum(cast(x, dtype), axis=axes, keepdims=keepdims)
+    return cast(total / cast(_count(x, axes), dtype), dtype)
+
+
+def var(x, axis=None, ddof: int = 0, keepdims: bool = False, corrected: bool = False):
+    """Variance over ``axis`` (``ddof`` as in NumPy; ``corrected=True`` means ddof=1)."""
+    x = as_tensor_variable(x)
+    axes = normalize_axes(axis, x.ndim)
+    ddof = 1 if corrected else ddof
+    dtype = x.dtype if x.dtype.startswith("float") else "float64"
+    centred = cast(x, dtype) - mean(x, axis=axes, keepdims=True)
+    total = sum(sqr(centred), axis=axes, keepdims=keepdims)
+    count = cast(_count(x, axes), dtype)
+    return cast(total / (count - ddof), dtype)
+
+
+def std(x, axis=None, ddof: int = 0, keepdims: bool = False, corrected: bool = False):
+    """Standard deviation over ``axis``."""
+    return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims, corrected=corrected))
+
+
+def logsumexp(x, axis=None, keepdims: bool = False):
+    """``log(sum(exp(x), axis))``, computed without overflow."""
+    x = as_tensor_variable(x)
+    axes = normalize_axes(axis, x.ndim)
+    peak = max(x, axis=axes, keepdims=True)
+    # an infinite peak would give inf - inf = nan; shift by 0 there instead
+    shift = switch(isinf(peak), 0, peak)
+    result = log(sum(exp(x - shift), axis=axes, keepdims=True)) + shift
+    if keepdims:
+        return result
+    return result.dimshuffle([a for a in range(x.ndim) if a not in axes])
+
+
+def argmax(x, axis=None, keepdims: bool = False):
+    """Index of the largest element along ``axis`` (flattened when None)."""
+    return _arg("max", x, axis, keepdims)
+
+
+def argmin(x, axis=None, keepdims: bool = False):
+    """Index of the smallest element along ``axis`` (flattened when None)."""
+    return _arg("min", x, axis, keepdims)
+
+
+def _arg(kind, x, axis, keepdims):
+    x = as_tensor_variable(x)
+    if axis is not None:
+        (axis,) = normalize_axes(axis, x.ndim) if x.ndim else (None,)
+    out = Argmax(kind, axis)(x)
+    if keepdims:
+        out = _keep(out, x, range(x.ndim) if axis is None else (axis,), True)
+    return out
+
+
+def max_and_argmax(x, axis=None):
+    """The pair ``(max(x, axis), argmax(x, axis))``."""
+    return max(x, axis), argmax(x, axis)
+
+
+def is_variable(x) -> bool:
+    return isinstance(x, Variable)
+
+
+__all__ = [
+    name
+    for name, value in list(globals().items())
+    if callable(value) and getattr(value, "__module__", None) == __name__ and not name.startswith("_")
+] + ["abs_", "bitwise_and", "bitwise_or", "bitwise_xor", "square", "inv", "true_divide", "floor_div", "divide", "where", "tensor_copy"]

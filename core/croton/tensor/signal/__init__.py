@@ -1,0 +1,1 @@
+"""Signal processing ops (``croton.tensor.signal``); pooling arrives with the nnet work."""

@@ -1,0 +1,323 @@
+"""Tensor variables: operator overloading and Theano's methods."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from croton.graph.basic import Constant, Variable
+from croton.graph.type import TensorType
+
+
+def _m():
+    import croton.tensor.math as tm
+
+    return tm
+
+
+class _TensorOperators:
+    """Arithmetic, comparisons and array methods shared by all tensor variables.
+
+    ``==`` and ``!=`` stay identity comparisons, as in Theano; use `eq` and `neq`.
+    """
+
+    type: TensorType
+
+    # -- arithmetic ------------------------------------------------------------------
+    def __add__(self, other):
+        return _m().add(self, other)
+
+    def __radd__(self, other):
+        return _m().add(other, self)
+
+    def __sub__(self, other):
+        return _m().sub(self, other)
+
+    def __rsub__(self, other):
+        return _m().sub(other, self)
+
+    def __mul__(self, other):
+        return _m().mul(self, other)
+
+    def __rmul__(self, other):
+        return _m().mul(other, self)
+
+    def __truediv__(self, other):
+        return _m().true_div(self, other)
+
+    def __rtruediv__(self, other):
+        return _m().true_div(other, self)
+
+    def __floordiv__(self, other):
+        return _m().int_div(self, other)
+
+    def __rfloordiv__(self, other):
+        return _m().int_div(other, self)
+
+    def __mod__(self, other):
+        return _m().mod(self, other)
+
+    def __rmod__(self, other):
+        return _m().mod(other, self)
+
+    def __pow__(self, other):
+        return _m().pow(self, other)
+
+    def __rpow__(self, other):
+        return _m().pow(other, self)
+
+    def __matmul__(self, other):
+        from croton.tensor.blas import matmul
+
+        return matmul(self, other)
+
+    def __rmatmul__(self, other):
+        from croton.tensor.blas import matmul
+
+        return matmul(other, self)
+
+    def __neg__(self):
+        return _m().neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _m().abs(self)
+
+    def __invert__(self):
+        return _m().invert(self)
+
+    def __and__(self, other):
+        return _m().and_(self, other)
+
+    def __rand__(self, other):
+        return _m().and_(other, self)
+
+    def __or__(self, other):
+        return _m().or_(self, other)
+
+    def __ror__(self, other):
+        return _m().or_(other, self)
+
+    def __xor__(self, other):
+        return _m().xor(self, other)
+
+    def __rxor__(self, other):
+        return _m().xor(other, self)
+
+    # -- comparisons (symbolic, except == and != which are identity) --------------------
+    def __lt__(self, other):
+        return _m().lt(self, other)
+
+    def __le__(self, other):
+        return _m().le(self, other)
+
+    def __gt__(self, other):
+        return _m().gt(self, other)
+
+    def __ge__(self, other):
+        return _m().ge(self, other)
+
+    __hash__ = object.__hash__
+
+    def __bool__(self):
+        raise TypeError(
+            f"a symbolic variable ({self}) has no truth value while the graph is built. "
+            "Use croton.tensor.switch or croton.ifelse.ifelse for a condition on its value."
+        )
+
+    def __len__(self):
+        raise TypeError(f"len() of a symbolic variable ({self}); use {self}.shape[0]")
+
+    def __iter__(self):
+        length = self.type.shape[0] if self.ndim else None
+        if length is None:
+            raise TypeError(f"cannot iterate over {self}: its length is not known statically")
+        for i in range(length):
+            yield self[i]
+
+    def __getitem__(self, index):
+        from croton.tensor.subtensor import getitem
+
+        return getitem(self, index)
+
+    # -- attributes --------------------------------------------------------------------
+    @property
+    def ndim(self) -> int:
+        return self.type.ndim
+
+    @property
+    def dtype(self) -> str:
+        return self.type.dtype
+
+    @property
+    def broadcastable(self) -> tuple[bool, ...]:
+        return self.type.broadcastable
+
+    @property
+    def shape(self):
+        from croton.tensor.shape import shape
+
+        return shape(self)
+
+    @property
+    def size(self):
+        return _m().prod(self.shape)
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    # -- methods -----------------------------------------------------------------------
+    def dimshuffle(self, *pattern):
+        from croton.ops.elemwise import DimShuffle
+
+        if len(pattern) == 1 and isinstance(pattern[0], (list, tuple)):
+            pattern = tuple(pattern[0])
+        return DimShuffle(self.ndim, pattern)(self)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (list, tuple)):
+            axes = tuple(axes[0])
+        if not axes:
+            axes = tuple(reversed(range(self.ndim)))
+        return self.dimshuffle(axes)
+
+    def swapaxes(self, axis1: int, axis2: int):
+        order = list(range(self.ndim))
+        order[axis1], order[axis2] = order[axis2], order[axis1]
+        return self.dimshuffle(order)
+
+    def reshape(self, shape, ndim: int | None = None):
+        from croton.tensor.shape import reshape
+
+        return reshape(self, shape, ndim=ndim)
+
+    def flatten(self, ndim: int = 1):
+        from croton.tensor.shape import flatten
+
+        return flatten(self, ndim)
+
+    def ravel(self):
+        return self.flatten()
+
+    def squeeze(self, axis=None):
+        from croton.tensor.shape import squeeze
+
+        return squeeze(self, axis)
+
+    def astype(self, dtype):
+        return _m().cast(self, dtype)
+
+    def dot(self, other):
+        from croton.tensor.blas import dot
+
+        return dot(self, other)
+
+    def sum(self, axis=None, dtype=None, keepdims: bool = False, acc_dtype=None):
+        return _m().sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def prod(self, axis=None, dtype=None, keepdims: bool = False, acc_dtype=None):
+        return _m().prod(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def mean(self, axis=None, dtype=None, keepdims: bool = False, acc_dtype=None):
+        return _m().mean(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def var(self, axis=None, ddof: int = 0, keepdims: bool = False):
+        return _m().var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, ddof: int = 0, keepdims: bool = False):
+        return _m().std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims: bool = False):
+        return _m().max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims: bool = False):
+        return _m().min(self, axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis=None, keepdims: bool = False):
+        return _m().argmax(self, axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, keepdims: bool = False):
+        return _m().argmin(self, axis=axis, keepdims=keepdims)
+
+    def all(self, axis=None, keepdims: bool = False):
+        return _m().all(self, axis=axis, keepdims=keepdims)
+
+    def any(self, axis=None, keepdims: bool = False):
+        return _m().any(self, axis=axis, keepdims=keepdims)
+
+    def norm(self, L=2, axis=None, keepdims: bool = False):
+        tm = _m()
+        if L == 1:
+            return tm.sum(tm.abs(self), axis=axis, keepdims=keepdims)
+        if L == 2:
+            return tm.sqrt(tm.sum(tm.sqr(self), axis=axis, keepdims=keepdims))
+        return tm.sum(tm.abs(self) ** L, axis=axis, keepdims=keepdims) ** (1.0 / L)
+
+    def clip(self, a_min, a_max):
+        return _m().clip(self, a_min, a_max)
+
+    def round(self, mode: str | None = None):
+        return _m().round(self, mode)
+
+    def repeat(self, repeats, axis=None):
+        from croton.tensor.shape import repeat
+
+        return repeat(self, repeats, axis)
+
+    def copy(self, name=None):
+        return _m().identity(self, name=name)
+
+    def zeros_like(self, dtype=None):
+        from croton.tensor.shape import zeros_like
+
+        return zeros_like(self, dtype)
+
+    def ones_like(self, dtype=None):
+        from croton.tensor.shape import ones_like
+
+        return ones_like(self, dtype)
+
+    def nonzero_values(self):
+        return self[_m().neq(self, 0)]
+
+
+class TensorVariable(_TensorOperators, Variable):
+    """A symbolic tensor: an input, or the result of an operation."""
+
+
+class TensorConstant(_TensorOperators, Constant):
+    """A tensor whose value is known when the graph is built."""
+
+    @property
+    def value(self) -> np.ndarray:
+        return self.data
+
+
+def constant(value, name: str | None = None, ndim: int | None = None, dtype=None) -> TensorConstant:
+    """A constant tensor holding ``value`` (converted with ``numpy.asarray``)."""
+    data = np.array(value, dtype=dtype)
+    if data.dtype == object:
+        raise TypeError(f"cannot make a tensor constant of {type(value).__name__}")
+    if ndim is not None and data.ndim != ndim:
+        if data.ndim > ndim:
+            raise ValueError(f"constant of shape {data.shape} has more than {ndim} dimensions")
+        data = data.reshape((1,) * (ndim - data.ndim) + data.shape)
+    data.setflags(write=False)
+    return TensorConstant(TensorType(data.dtype.name, shape=data.shape), data, name=name)
+
+
+def as_tensor_variable(x, name: str | None = None, ndim: int | None = None):
+    """``x`` if it is a tensor variable, else a constant holding it."""
+    if isinstance(x, Variable):
+        if not isinstance(x.type, TensorType):
+            raise TypeError(f"{x} is not a tensor variable (its type is {x.type})")
+        if ndim is not None and x.ndim != ndim:
+            raise TypeError(f"expected a {ndim}-d tensor, got {x} with {x.ndim} dimensions")
+        return x
+    if isinstance(x, (list, tuple)) and any(isinstance(e, Variable) for e in x):
+        from croton.tensor.shape import stack
+
+        return stack([as_tensor_variable(e) for e in x])
+    return constant(x, name=name, ndim=ndim)

@@ -1,0 +1,1 @@
+"""Testing helpers shipped with croton (the conformance suite arrives here)."""
