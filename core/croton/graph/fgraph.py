@@ -34,6 +34,8 @@ class FunctionGraph:
         self.outputs: list[Variable] = list(outputs)
         self.clients: dict[Variable, list[tuple[Apply | str, int]]] = {v: [] for v in self.inputs}
         self.apply_nodes: set[Apply] = set()
+        #: objects told of edits: ``on_import(fgraph, node)``, ``on_prune(fgraph, node)``
+        self.listeners: list = []
         for node in toposort(self.outputs, stop_at=self.inputs):
             self._import_node(node)
         for i, out in enumerate(self.outputs):
@@ -55,6 +57,8 @@ class FunctionGraph:
             self.clients.setdefault(var, []).append((node, i))
         for out in node.outputs:
             self.clients.setdefault(out, [])
+        for listener in self.listeners:
+            listener.on_import(self, node)
 
     def toposort(self) -> list[Apply]:
         """The nodes in an order where each comes after its inputs' producers."""
@@ -66,7 +70,7 @@ class FunctionGraph:
 
     def replace(self, old: Variable, new: Variable, reason: str | None = None) -> None:
         """Make every client of ``old`` use ``new`` instead, importing new nodes."""
-        if old.type != new.type and not old.type.is_super(new.type):
+        if old.type != new.type and not old.type.is_compatible(new.type):
             raise TypeError(f"cannot replace {old} ({old.type}) by {new} ({new.type}) ({reason})")
         for node in toposort([new], stop_at=list(self.clients)):
             if node not in self.apply_nodes:
@@ -94,6 +98,8 @@ class FunctionGraph:
             if any(self.clients.get(o) for o in node.outputs):
                 continue
             self.apply_nodes.discard(node)
+            for listener in self.listeners:
+                listener.on_prune(self, node)
             for o in node.outputs:
                 self.clients.pop(o, None)
             for i, inp in enumerate(node.inputs):

@@ -128,6 +128,18 @@ class TensorType:
             and all(s is None or s == o for s, o in zip(self.shape, other.shape))
         )
 
+    def is_compatible(self, other: TensorType) -> bool:
+        """True if one value could have both types: same dtype and rank, no conflicting length.
+
+        A rewrite may replace a variable by one of a compatible type: the static lengths
+        of either are true of the value at run time.
+        """
+        return (
+            self.dtype == other.dtype
+            and self.ndim == other.ndim
+            and all(s is None or o is None or s == o for s, o in zip(self.shape, other.shape))
+        )
+
     def filter(self, value, *, name: str = "input", allow_downcast: bool = False) -> np.ndarray:
         """Convert ``value`` to an array of this type, or raise a TypeError naming ``name``.
 
