@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 from croton.backend import LoweringRegistry
-from croton.ops.blas import Dot, Matmul
+from croton.ops.blas import Dot, Gemm, Matmul
+from croton.ops.composite import Composite
 from croton.ops.elemwise import DimShuffle, Elemwise
 from croton.ops.map import Map
 from croton.ops.nnet import LogSoftmax, Softmax
@@ -55,6 +56,30 @@ def _check_lengths(node, checks, args):
                 )
 
 
+def composite_function(composite: Composite):
+    """Run a composite's steps one after another on whole arrays, as unfused."""
+    steps = []
+    for scalar_op, args, dtype in composite.program:
+        if scalar_op.name == "cast":
+            function = None
+        else:
+            function = SCALAR_KERNELS[scalar_op.name]
+        steps.append((function, args, np.dtype(dtype)))
+
+    def run(*inputs):
+        values = []
+        for function, args, dtype in steps:
+            arguments = [
+                inputs[a[1]] if a[0] == "input" else values[a[1]] if a[0] == "step" else np.asarray(a[1], dtype=a[2])
+                for a in args
+            ]
+            result = arguments[0].astype(dtype) if function is None else function(*arguments)
+            values.append(np.asarray(result, dtype=dtype))
+        return values[-1]
+
+    return run
+
+
 @lowers(Elemwise)
 def _elemwise(op, node):
     dtype = _out_dtype(node)
@@ -64,6 +89,8 @@ def _elemwise(op, node):
         def function(x):
             return x.astype(dtype)
 
+    elif isinstance(op.scalar_op, Composite):
+        function = composite_function(op.scalar_op)
     else:
         function = SCALAR_KERNELS[name]
     checks = runtime_broadcast_checks(node)
@@ -119,7 +146,17 @@ def _reduce(op, node):
         def kernel(x):
             return np.asarray(reducer(x, axis=axis), dtype=dtype)
 
-    return kernel
+    if op.prologue is None:
+        return kernel
+    prologue = composite_function(op.prologue)
+    mapped = op._mapped(node.inputs)
+    checks = runtime_broadcast_checks(mapped)
+
+    def fused(*inputs):
+        _check_lengths(mapped, checks, inputs)
+        return kernel(np.asarray(prologue(*inputs), dtype=mapped.outputs[0].dtype))
+
+    return fused
 
 
 @lowers(Argmax)
@@ -143,11 +180,35 @@ def _dot(op, node):
     return kernel
 
 
+@lowers(Gemm)
+def _gemm(op, node):
+    dtype = _out_dtype(node)
+
+    def kernel(c, alpha, a, b, beta):
+        return np.asarray(beta * c + alpha * np.dot(a, b), dtype=dtype)
+
+    return kernel
+
+
 @lowers(Matmul)
 def _matmul(op, node):
     dtype = _out_dtype(node)
+    a_type, b_type = (x.type for x in node.inputs)
+    checked = [
+        axis
+        for axis in range(a_type.ndim - 2)
+        if 1 not in (a_type.shape[axis], b_type.shape[axis])
+        and None in (a_type.shape[axis], b_type.shape[axis])
+    ]
 
     def kernel(a, b):
+        for axis in checked:
+            if a.shape[axis] != b.shape[axis]:
+                raise ValueError(
+                    f"matmul batch axes of shapes {a.shape} and {b.shape} do not match along axis {axis}: "
+                    f"lengths of unknown static size do not broadcast at run time. Declare the "
+                    f"broadcasting axis (T.addbroadcast or dimshuffle('x', ...))."
+                )
         return np.asarray(np.matmul(a, b), dtype=dtype)
 
     return kernel
@@ -198,7 +259,9 @@ def _specify_shape(op, node):
     def kernel(x):
         for axis, (want, got) in enumerate(zip(expected, x.shape)):
             if want is not None and want != got:
-                raise ValueError(f"expected length {want} along axis {axis} (specify_shape {expected}), got shape {x.shape}")
+                raise ValueError(
+                    f"expected length {want} along axis {axis} (specify_shape {expected}), got shape {x.shape}"
+                )
         return x
 
     return kernel
@@ -242,7 +305,9 @@ def _split(op, node):
 
     def kernel(x, sizes):
         if len(sizes) != n or sizes.sum() != x.shape[axis] or (sizes < 0).any():
-            raise ValueError(f"split sizes {sizes.tolist()} do not split length {x.shape[axis]} into {n} pieces")
+            raise ValueError(
+                f"split sizes {sizes.tolist()} do not split length {x.shape[axis]} into {n} pieces"
+            )
         return tuple(np.split(x, np.cumsum(sizes)[:-1], axis=axis))
 
     return _single_output(kernel, node)
@@ -306,10 +371,14 @@ def _incsubtensor(op, node):
     spec = op.spec
     accumulate = op.is_advanced and not op.set_instead_of_inc
     set_values = op.set_instead_of_inc
+    y_type = node.inputs[1].type
+    unknown_axes = [axis for axis, length in enumerate(y_type.shape) if length is None]
 
     def kernel(x, y, *index):
         out = x.copy()
         where = build_index(spec, index)
+        if unknown_axes and any(y.shape[axis] == 1 for axis in unknown_axes):
+            _check_no_runtime_broadcast(x[where].shape, y.shape, unknown_axes)
         if set_values:
             out[where] = y
         elif accumulate:
@@ -319,6 +388,18 @@ def _incsubtensor(op, node):
         return out
 
     return kernel
+
+
+def _check_no_runtime_broadcast(selected: tuple, value: tuple, unknown_axes) -> None:
+    """Refuse a value whose axis of unknown static length would stretch at run time."""
+    lead = len(selected) - len(value)
+    for axis in unknown_axes:
+        if value[axis] != selected[lead + axis]:
+            raise ValueError(
+                f"cannot put a value of shape {value} into a selection of shape {selected}: "
+                f"axis {axis} of the value has unknown static length and does not match. "
+                f"Declare it broadcastable (T.addbroadcast) if it should stretch."
+            )
 
 
 @lowers(Map)
@@ -335,7 +416,9 @@ def _map(op, node):
         rows = [inner(np.asarray(i, dtype="int64"), *invariants) for i in range(int(n_steps))]
         if not rows:
             return tuple(np.zeros((0, *s), dtype=d) for s, d in zip(empty_shapes, dtypes))
-        return tuple(np.stack(column).astype(d, copy=False) for column, d in zip(zip(*rows), dtypes))
+        return tuple(
+            np.stack(column).astype(d, copy=False) for column, d in zip(zip(*rows), dtypes)
+        )
 
     return _single_output(kernel, node)
 

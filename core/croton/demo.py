@@ -17,7 +17,7 @@ from tqdm import tqdm
 import croton
 import croton.tensor as T
 
-__all__ = ["TrainingResult", "make_spirals", "train_mlp"]
+__all__ = ["TrainingResult", "initial_parameters", "make_spirals", "train_mlp", "training_graph"]
 
 ACTIVATIONS = ("relu", "tanh")
 
@@ -75,7 +75,7 @@ def make_spirals(
     return X, y
 
 
-def _initial_parameters(
+def initial_parameters(
     rng: np.random.Generator, n_inputs: int, hidden: int, n_classes: int
 ) -> list[croton.SharedVariable]:
     """Weights drawn with fan-in scaling, biases at zero, as float64 shared variables."""
@@ -109,12 +109,28 @@ def _momentum_updates(
     update spells out the new velocity rather than reading the updated one.
     """
     updates = []
-    for param, gradient in zip(params, T.grad(cost, params)):
+    for param, gradient in zip(params, T.grad(cost, params), strict=True):
         velocity = croton.shared(np.zeros_like(param.get_value()), name=f"velocity_{param.name}")
         new_velocity = momentum * velocity - learning_rate * gradient
         updates.append((velocity, new_velocity))
         updates.append((param, param + new_velocity))
     return updates
+
+
+def training_graph(
+    params: list, activation: str = "relu", learning_rate: float = 0.1, momentum: float = 0.9
+) -> tuple:
+    """The symbolic training step: ``(x, y, probabilities, cost, updates)``.
+
+    ``x`` is a float64 matrix of points, ``y`` the int64 labels; ``updates`` apply
+    momentum SGD to ``params`` (as made by `initial_parameters`).
+    """
+    x = T.dmatrix("x")
+    y = T.lvector("y")
+    probabilities = _probabilities(x, params, activation)
+    cost = T.nnet.categorical_crossentropy(probabilities, y).mean()
+    updates = _momentum_updates(cost, params, learning_rate, momentum)
+    return x, y, probabilities, cost, updates
 
 
 def _compile_model(
@@ -125,11 +141,7 @@ def _compile_model(
     backend: str | None,
 ) -> tuple[croton.Function, croton.Function, croton.Function]:
     """Compile the training step, the loss and the prediction functions."""
-    x = T.dmatrix("x")
-    y = T.lvector("y")
-    probabilities = _probabilities(x, params, activation)
-    cost = T.nnet.categorical_crossentropy(probabilities, y).mean()
-    updates = _momentum_updates(cost, params, learning_rate, momentum)
+    x, y, probabilities, cost, updates = training_graph(params, activation, learning_rate, momentum)
     train_step = croton.function([x, y], cost, updates=updates, backend=backend)
     evaluate_loss = croton.function([x, y], cost, backend=backend)
     predict = croton.function([x], T.argmax(probabilities, axis=1), backend=backend)
@@ -219,7 +231,7 @@ def train_mlp(
     X, y = make_spirals(n_per_class=n_per_class, n_classes=n_classes, seed=seed)
     (model_seed,) = np.random.SeedSequence(seed).spawn(1)
     rng = np.random.default_rng(model_seed)
-    params = _initial_parameters(rng, X.shape[1], hidden, n_classes)
+    params = initial_parameters(rng, X.shape[1], hidden, n_classes)
     train_step, evaluate_loss, predict = _compile_model(
         params, activation, learning_rate, momentum, backend
     )
@@ -227,7 +239,8 @@ def train_mlp(
     start = time.perf_counter()
     with tqdm(range(epochs), desc="training", unit="epoch", disable=not progress) as bar:
         for _ in bar:
-            bar.set_postfix(loss=f"{_run_epoch(train_step, X, y, batch_size, rng):.4f}")
+            loss = _run_epoch(train_step, X, y, batch_size, rng)
+            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
     seconds_per_epoch = (time.perf_counter() - start) / epochs
 
     return TrainingResult(

@@ -92,3 +92,43 @@ class Matmul(Op):
         ga = self(gz, b.swapaxes(-1, -2))
         gb = self(a.swapaxes(-1, -2), gz)
         return [_grad_for(sum_to_broadcast(ga, a), a), _grad_for(sum_to_broadcast(gb, b), b)]
+
+
+class Gemm(Op):
+    """``beta * C + alpha * dot(A, B)`` for matrices ``A``, ``B`` and scalars (one BLAS call).
+
+    Made by the ``specialize`` pass from scale-and-add expressions around `Dot`.
+    Inputs: ``C, alpha, A, B, beta``; ``C`` may broadcast.
+    """
+
+    def make_node(self, c, alpha, a, b, beta) -> Apply:
+        from croton.tensor.variable import as_tensor_variable
+
+        c, alpha, a, b, beta = (as_tensor_variable(v) for v in (c, alpha, a, b, beta))
+        if a.ndim != 2 or b.ndim != 2 or c.ndim != 2 or alpha.ndim != 0 or beta.ndim != 0:
+            raise TypeError(f"Gemm takes matrices C, A, B and scalars alpha, beta; got {[v.type for v in (c, alpha, a, b, beta)]}")
+        dtypes = {v.dtype for v in (c, alpha, a, b, beta)}
+        if len(dtypes) != 1:
+            raise TypeError(f"Gemm inputs must share one dtype, got {sorted(dtypes)}")
+        _check_inner(a.type.shape[1], b.type.shape[0], a, b)
+        shape = broadcast_static_shape([c.type.shape, (a.type.shape[0], b.type.shape[1])], "Gemm's C and A @ B")
+        return Apply(self, [c, alpha, a, b, beta], [TensorType(c.dtype, shape=shape)()])
+
+    def infer_shape(self, node, input_shapes):
+        c_shape, _, a_shape, b_shape, _ = input_shapes
+        return [(a_shape[0], b_shape[1])]
+
+    def L_op(self, inputs, outputs, output_grads):
+        from croton.ops.elemwise import sum_to_broadcast
+        from croton.tensor.blas import dot
+        from croton.tensor.math import sum as tsum
+
+        c, alpha, a, b, beta = inputs
+        (gz,) = output_grads
+        return [
+            sum_to_broadcast(gz * beta, c),
+            tsum(gz * dot(a, b)),
+            dot(gz, b.T) * alpha,
+            dot(a.T, gz) * alpha,
+            tsum(gz * c),
+        ]

@@ -43,39 +43,64 @@ def accumulator_dtype(kind: str, dtype: str) -> str:
 class Reduce(Op):
     """Reduce ``axis`` of the input with one of `REDUCE_KINDS`; the axes are dropped.
 
-    ``dtype`` is the output dtype (NumPy's accumulator rule by default).
+    ``dtype`` is the output dtype (NumPy's accumulator rule by default). With a
+    ``prologue`` (a `Composite` scalar op, set by fusion) the inputs are the prologue's
+    and the reduction runs over ``Elemwise(prologue)(*inputs)`` in the same pass.
     """
 
-    __props__ = ("kind", "axis", "dtype")
+    __props__ = ("kind", "axis", "dtype", "prologue")
 
-    def __init__(self, kind: str, axis: Sequence[int], dtype: str | None = None):
+    def __init__(self, kind: str, axis: Sequence[int], dtype: str | None = None, prologue=None):
         if kind not in REDUCE_KINDS:
             raise ValueError(f"unknown reduction {kind!r}; expected one of {REDUCE_KINDS}")
         self.kind = kind
         self.axis = tuple(axis)
         self.dtype = dtype
+        self.prologue = prologue
 
     def __str__(self) -> str:
+        if self.prologue is not None:
+            return f"Reduce{{{self.kind}, axis={self.axis}, {self.prologue}}}"
         return f"Reduce{{{self.kind}, axis={self.axis}}}"
 
-    def make_node(self, x) -> Apply:
+    def _mapped(self, inputs) -> Apply:
+        """The elementwise node the prologue stands for (not part of any graph)."""
+        from croton.ops.elemwise import Elemwise
+
+        return Elemwise(self.prologue).make_node(*inputs)
+
+    def make_node(self, *inputs) -> Apply:
         from croton.tensor.variable import as_tensor_variable
 
-        x = as_tensor_variable(x)
+        if self.prologue is None:
+            (x,) = [as_tensor_variable(v) for v in inputs]
+            inputs = [x]
+        else:
+            mapped = self._mapped(inputs)
+            inputs, x = mapped.inputs, mapped.outputs[0]
         if any(a >= x.ndim for a in self.axis):
             raise ValueError(f"{self}: axis out of bounds for {x} with {x.ndim} dimensions")
         dtype = self.dtype or accumulator_dtype(self.kind, x.dtype)
         shape = tuple(s for i, s in enumerate(x.type.shape) if i not in self.axis)
-        return Apply(self, [x], [TensorType(dtype, shape=shape)()])
+        return Apply(self, list(inputs), [TensorType(dtype, shape=shape)()])
 
     def infer_shape(self, node, input_shapes):
-        (shape,) = input_shapes
+        if self.prologue is None:
+            (shape,) = input_shapes
+        else:
+            mapped = Apply(self._mapped(node.inputs).op, node.inputs, [self._mapped(node.inputs).outputs[0]])
+            (shape,) = mapped.op.infer_shape(mapped, input_shapes)
         return [tuple(s for i, s in enumerate(shape) if i not in self.axis)]
 
     def L_op(self, inputs, outputs, output_grads):
         from croton.tensor import math as tm
         from croton.tensor.shape import alloc
 
+        if self.prologue is not None:
+            from croton.autodiff import Lop
+
+            unfused = Reduce(self.kind, self.axis, self.dtype)(self._mapped(inputs).outputs[0])
+            return Lop(unfused, list(inputs), output_grads[0])
         (x,) = inputs
         (z,) = outputs
         (gz,) = output_grads
