@@ -1,0 +1,1 @@
+"""croton's asv benchmarks; run ``asv run --python=same`` in ``asv_benchmarks/``."""
