@@ -32,7 +32,8 @@ class FunctionGraph:
             inputs, outputs, _ = clone_graph(inputs, outputs)
         self.inputs: list[Variable] = list(inputs)
         self.outputs: list[Variable] = list(outputs)
-        self.clients: dict[Variable, list[tuple[Apply | str, int]]] = {v: [] for v in self.inputs}
+        # clients[var] is an insertion-ordered set (a dict of None) of (node, input index)
+        self.clients: dict[Variable, dict[tuple[Apply | str, int], None]] = {v: {} for v in self.inputs}
         self.apply_nodes: set[Apply] = set()
         #: objects told of edits: ``on_import(fgraph, node)``, ``on_prune(fgraph, node)``
         self.listeners: list = []
@@ -40,7 +41,7 @@ class FunctionGraph:
             self._import_node(node)
         for i, out in enumerate(self.outputs):
             self._check_reachable(out)
-            self.clients.setdefault(out, []).append((OUTPUT, i))
+            self.clients.setdefault(out, {})[(OUTPUT, i)] = None
 
     def _check_reachable(self, var: Variable) -> None:
         if var.owner is None and var not in self.clients and not isinstance(var, Constant):
@@ -54,9 +55,9 @@ class FunctionGraph:
         for i, var in enumerate(node.inputs):
             if var.owner is None:
                 self._check_reachable(var)
-            self.clients.setdefault(var, []).append((node, i))
+            self.clients.setdefault(var, {})[(node, i)] = None
         for out in node.outputs:
-            self.clients.setdefault(out, [])
+            self.clients.setdefault(out, {})
         for listener in self.listeners:
             listener.on_import(self, node)
 
@@ -72,20 +73,38 @@ class FunctionGraph:
         """Make every client of ``old`` use ``new`` instead, importing new nodes."""
         if old.type != new.type and not old.type.is_compatible(new.type):
             raise TypeError(f"cannot replace {old} ({old.type}) by {new} ({new.type}) ({reason})")
-        for node in toposort([new], stop_at=list(self.clients)):
-            if node not in self.apply_nodes:
-                self._import_node(node)
+        for node in self._new_nodes(new):
+            self._import_node(node)
         if new.owner is None:
             self._check_reachable(new)
-        self.clients.setdefault(new, [])
-        for client, i in self.clients.pop(old, []):
+        self.clients.setdefault(new, {})
+        for client, i in self.clients.pop(old, {}):
             if client == OUTPUT:
                 self.outputs[i] = new
             else:
                 client.inputs[i] = new
-            self.clients[new].append((client, i))
-        self.clients[old] = []
+            self.clients[new][(client, i)] = None
+        self.clients[old] = {}
         self._prune_from(old)
+
+    def _new_nodes(self, var: Variable) -> list[Apply]:
+        """Nodes computing ``var`` that are not in the graph yet, inputs first."""
+        order: list[Apply] = []
+        seen: set[int] = set()
+        stack = [(var.owner, 0)] if var.owner is not None and var.owner not in self.apply_nodes else []
+        while stack:
+            node, i = stack[-1]
+            if i < len(node.inputs):
+                stack[-1] = (node, i + 1)
+                parent = node.inputs[i].owner
+                fresh = parent is not None and parent not in self.apply_nodes and id(parent) not in seen
+                if fresh and node.inputs[i] not in self.clients:
+                    seen.add(id(parent))
+                    stack.append((parent, 0))
+            else:
+                stack.pop()
+                order.append(node)
+        return order
 
     def _prune_from(self, var: Variable) -> None:
         """Drop nodes that no longer reach an output, starting at ``var``'s producer."""
@@ -105,7 +124,7 @@ class FunctionGraph:
             for i, inp in enumerate(node.inputs):
                 clients = self.clients.get(inp)
                 if clients is not None:
-                    clients.remove((node, i))
+                    clients.pop((node, i), None)
                     if not clients:
                         stack.append(inp)
 

@@ -40,7 +40,7 @@ def _scalar_literal(var: Variable):
     return value
 
 
-def _group(fgraph: FunctionGraph, root: Apply, taken: set[int]) -> list[Apply]:
+def _group(fgraph: FunctionGraph, root: Apply, taken: set[int], position: dict[int, int]) -> list[Apply]:
     """The elementwise nodes that can fuse into ``root``, in topological order."""
     out = root.outputs[0]
     members = {id(root): root}
@@ -58,8 +58,7 @@ def _group(fgraph: FunctionGraph, root: Apply, taken: set[int]) -> list[Apply]:
                 continue
             members[id(producer)] = producer
             frontier.append(producer)
-    order = [n for n in fgraph.toposort() if id(n) in members]
-    return order
+    return sorted(members.values(), key=lambda n: position[id(n)])
 
 
 def _composite_for(nodes: list[Apply]) -> tuple[Composite, list[Variable]]:
@@ -113,15 +112,17 @@ def _flatten_composites(program):
 def fuse_elementwise(fgraph: FunctionGraph, stats: RewriteStats) -> None:
     """Fuse each maximal group of connected elementwise nodes into one node."""
     taken: set[int] = set()
-    for node in reversed(fgraph.toposort()):
+    order = fgraph.toposort()
+    position = {id(n): i for i, n in enumerate(order)}
+    for node in reversed(order):
         if id(node) in taken or node not in fgraph.apply_nodes or not _is_elemwise(node):
             continue
-        group = _group(fgraph, node, taken)
+        group = _group(fgraph, node, taken, position)
         taken.update(id(n) for n in group)
         if len(group) < 2:
             continue
         composite, inputs = _composite_for(group)
-        if len(inputs) > MAX_FUSED_INPUTS:
+        if not inputs or len(inputs) > MAX_FUSED_INPUTS:
             continue
         fused = Elemwise(composite)(*inputs)
         fgraph.replace(node.outputs[0], fused, reason="fuse_elementwise")
