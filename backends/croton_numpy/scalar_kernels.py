@@ -21,11 +21,11 @@ _erfc = np.frompyfunc(math.erfc, 1, 1)
 
 
 def _erf_kernel(x):
-    return _erf(np.asarray(x, dtype="float64")).astype(x.dtype)
+    return np.asarray(_erf(np.asarray(x, dtype="float64")), dtype=x.dtype)
 
 
 def _erfc_kernel(x):
-    return _erfc(np.asarray(x, dtype="float64")).astype(x.dtype)
+    return np.asarray(_erfc(np.asarray(x, dtype="float64")), dtype=x.dtype)
 
 
 def _round_half_away_from_zero(x):

@@ -16,7 +16,7 @@ def broadcast_static_shape(shapes: Sequence[tuple], what: str = "operands") -> t
     unknown length stays unknown (and must match at run time).
     """
     result = []
-    for axis, lengths in enumerate(zip(*shapes)):
+    for axis, lengths in enumerate(zip(*shapes, strict=True)):
         known = {s for s in lengths if s is not None and s != 1}
         if len(known) > 1:
             raise ValueError(
@@ -52,13 +52,20 @@ class Elemwise(Op):
 
         inputs = [as_tensor_variable(x) for x in inputs]
         ndim = max(x.ndim for x in inputs)
-        inputs = [x if x.ndim == ndim else x.dimshuffle(("x",) * (ndim - x.ndim) + tuple(range(x.ndim))) for x in inputs]
+        inputs = [
+            x if x.ndim == ndim else x.dimshuffle(("x",) * (ndim - x.ndim) + tuple(range(x.ndim)))
+            for x in inputs
+        ]
         in_dtypes, out_dtype = self.scalar_op.resolve([x.dtype for x in inputs])
-        mismatched = [i for i, (x, d) in enumerate(zip(inputs, in_dtypes)) if x.dtype != d]
+        mismatched = [
+            i for i, (x, d) in enumerate(zip(inputs, in_dtypes, strict=True)) if x.dtype != d
+        ]
         if mismatched:
             from croton.tensor.math import cast
 
-            inputs = [cast(x, d) if x.dtype != d else x for x, d in zip(inputs, in_dtypes)]
+            inputs = [
+                cast(x, d) if x.dtype != d else x for x, d in zip(inputs, in_dtypes, strict=True)
+            ]
         shape = broadcast_static_shape([x.type.shape for x in inputs], f"inputs of {self}")
         return Apply(self, inputs, [TensorType(out_dtype, shape=shape)()])
 
@@ -69,7 +76,11 @@ class Elemwise(Op):
                 out_shape.append(length)
                 continue
             # any input that is not broadcast along this axis gives the length
-            candidates = [s[axis] for x, s in zip(node.inputs, input_shapes) if x.type.shape[axis] != 1]
+            candidates = [
+                s[axis]
+                for x, s in zip(node.inputs, input_shapes, strict=True)
+                if x.type.shape[axis] != 1
+            ]
             out_shape.append(candidates[0])
         return [tuple(out_shape)]
 
@@ -79,7 +90,10 @@ class Elemwise(Op):
         if self.scalar_op.grad_rule is None or z.dtype.startswith(("int", "uint", "bool")):
             return [None] * len(inputs)
         grads = self.scalar_op.grad_rule(inputs, z, gz)
-        return [None if g is None else sum_to_broadcast(g, x) for g, x in zip(grads, inputs)]
+        return [
+            None if g is None else sum_to_broadcast(g, x)
+            for g, x in zip(grads, inputs, strict=True)
+        ]
 
 
 def sum_to_broadcast(g, x):
@@ -89,7 +103,8 @@ def sum_to_broadcast(g, x):
     axes = [
         axis
         for axis in range(g.ndim)
-        if axis < g.ndim - x.ndim or (x.type.shape[axis - (g.ndim - x.ndim)] == 1 and g.type.shape[axis] != 1)
+        if axis < g.ndim - x.ndim
+        or (x.type.shape[axis - (g.ndim - x.ndim)] == 1 and g.type.shape[axis] != 1)
     ]
     lead = g.ndim - x.ndim
     if axes:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from croton.graph.basic import Apply, Op
-from croton.graph.type import TensorType
 
 
 class _SoftmaxBase(Op):
@@ -18,7 +17,9 @@ class _SoftmaxBase(Op):
 
         x = as_tensor_variable(x)
         if not -x.ndim <= self.axis < max(x.ndim, 1) or x.ndim == 0:
-            raise ValueError(f"{type(self).__name__}: axis {self.axis} is out of range for {x.type}")
+            raise ValueError(
+                f"{type(self).__name__}: axis {self.axis} is out of range for {x.type}"
+            )
         if not x.dtype.startswith("float"):
             x = cast(x, "float64")
         return Apply(self, [x], [x.type()])

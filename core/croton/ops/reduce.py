@@ -88,7 +88,8 @@ class Reduce(Op):
         if self.prologue is None:
             (shape,) = input_shapes
         else:
-            mapped = Apply(self._mapped(node.inputs).op, node.inputs, [self._mapped(node.inputs).outputs[0]])
+            # make_node already matched the inputs to the prologue, so this adds no casts
+            mapped = self._mapped(node.inputs)
             (shape,) = mapped.op.infer_shape(mapped, input_shapes)
         return [tuple(s for i, s in enumerate(shape) if i not in self.axis)]
 

@@ -55,7 +55,10 @@ class ScalarOp:
         self.associative = associative
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, ScalarOp) and (self.name, self.params) == (other.name, other.params)
+        return isinstance(other, ScalarOp) and (self.name, self.params) == (
+            other.name,
+            other.params,
+        )
 
     def __hash__(self) -> int:
         return hash((self.name, self.params))
@@ -66,7 +69,9 @@ class ScalarOp:
         return (_by_name, (self.name,))
 
     def __str__(self) -> str:
-        return self.name if not self.params else f"{self.name}{{{', '.join(map(str, self.params))}}}"
+        return (
+            self.name if not self.params else f"{self.name}{{{', '.join(map(str, self.params))}}}"
+        )
 
     __repr__ = __str__
 
@@ -80,16 +85,21 @@ class ScalarOp:
         rule = self.dtype_rule
         try:
             if isinstance(rule, np.ufunc):
-                loop = rule.resolve_dtypes(tuple(_as_dtype(i) for i in inputs) + (None,) * rule.nout)
+                loop = rule.resolve_dtypes(
+                    tuple(_as_dtype(i) for i in inputs) + (None,) * rule.nout
+                )
                 return [d.name for d in loop[: self.nin]], loop[self.nin].name
             return rule(inputs)
         except TypeError as err:
             names = ", ".join(i if isinstance(i, str) else f"python {i.__name__}" for i in inputs)
-            raise TypeError(f"{self.name} is not defined for inputs of dtype ({names}): {err}") from None
+            raise TypeError(
+                f"{self.name} is not defined for inputs of dtype ({names}): {err}"
+            ) from None
 
 
 def _as_dtype(i):
-    return np.dtype(i) if isinstance(i, str) else i
+    # a Python bool is the lowest kind, so as a weak scalar it promotes like numpy.bool
+    return np.dtype(i) if isinstance(i, str) or i is bool else i
 
 
 def _promote(inputs) -> str:
@@ -116,6 +126,15 @@ def _switch_rule(inputs):
 def _reciprocal_rule(inputs):
     loop = np.true_divide.resolve_dtypes((int, _as_dtype(inputs[0]), None))
     return [loop[1].name], loop[2].name
+
+
+def _round_rule(inputs):
+    """``numpy.round``: integers keep their dtype, everything else follows ``rint``."""
+    (dtype,) = inputs
+    if isinstance(dtype, str) and np.dtype(dtype).kind in "iu":
+        return [dtype], dtype
+    loop = np.rint.resolve_dtypes((_as_dtype(dtype), None))
+    return [loop[0].name], loop[1].name
 
 
 def _cast_rule(dtype):
@@ -180,7 +199,11 @@ def _clip(inputs, z, g):
     tm = _t()
     x, low, high = inputs
     inside = tm.and_(tm.ge(x, low), tm.le(x, high))
-    return [tm.switch(inside, g, 0), tm.switch(tm.lt(x, low), g, 0), tm.switch(tm.gt(x, high), g, 0)]
+    return [
+        tm.switch(inside, g, 0),
+        tm.switch(tm.lt(x, low), g, 0),
+        tm.switch(tm.gt(x, high), g, 0),
+    ]
 
 
 def _extremum(inputs, z, g):
@@ -249,14 +272,14 @@ _TABLE = [
     ("arcsinh", 1, np.arcsinh, _u(lambda x, z: 1 / _t().sqrt(x * x + 1)), ""),
     ("arccosh", 1, np.arccosh, _u(lambda x, z: 1 / _t().sqrt(x * x - 1)), ""),
     ("arctanh", 1, np.arctanh, _u(lambda x, z: 1 / (1 - x * x)), ""),
-    ("sigmoid", 1, _float_rule, _u(lambda x, z: z * (1 - z)), ""),
+    ("sigmoid", 1, _float_rule, _u(lambda x, z: z * _t().sigmoid(-x)), ""),
     ("softplus", 1, _float_rule, _u(lambda x, z: _t().sigmoid(x)), ""),
     ("erf", 1, _float_rule, _u(lambda x, z: _TWO_OVER_SQRT_PI * _t().exp(-x * x)), ""),
     ("erfc", 1, _float_rule, _u(lambda x, z: -_TWO_OVER_SQRT_PI * _t().exp(-x * x)), ""),
     ("floor", 1, np.floor, _zero, ""),
     ("ceil", 1, np.ceil, _zero, ""),
-    ("round", 1, np.floor, _zero, ""),
-    ("round_half_away_from_zero", 1, np.floor, _zero, ""),
+    ("round", 1, _round_rule, _zero, ""),
+    ("round_half_away_from_zero", 1, _round_rule, _zero, ""),
     ("trunc", 1, np.trunc, _zero, ""),
     ("clip", 3, _same_rule, _clip, ""),
     ("minimum", 2, np.minimum, _extremum, "ca"),

@@ -31,12 +31,20 @@ def _apply(scalar_op, inputs):
         if builtins.all(weak):
             inputs = [constant(x) for x in inputs]
         else:
-            described = [type(x) if w else as_tensor_variable(x).dtype for x, w in zip(inputs, weak)]
+            described = [
+                type(x) if w else as_tensor_variable(x).dtype
+                for x, w in zip(inputs, weak, strict=True)
+            ]
             in_dtypes, _ = scalar_op.resolve(described)
             try:
-                inputs = [constant(np.asarray(x, dtype=d)) if w else x for x, w, d in zip(inputs, weak, in_dtypes)]
+                inputs = [
+                    constant(np.asarray(x, dtype=d)) if w else x
+                    for x, w, d in zip(inputs, weak, in_dtypes, strict=True)
+                ]
             except OverflowError as err:
-                raise OverflowError(f"{scalar_op.name}: a Python number does not fit the tensor's dtype: {err}") from None
+                raise OverflowError(
+                    f"{scalar_op.name}: a Python number does not fit the tensor's dtype: {err}"
+                ) from None
     op = _ELEMWISE_CACHE.get(scalar_op)
     if op is None:
         op = _ELEMWISE_CACHE[scalar_op] = Elemwise(scalar_op)
@@ -245,13 +253,18 @@ def _count(x, axes):
 
 
 def mean(x, axis=None, dtype=None, keepdims: bool = False, acc_dtype=None):
-    """Arithmetic mean over ``axis``; integers average as float64, as in NumPy."""
+    """Arithmetic mean over ``axis``; integers average as float64, as in NumPy.
+
+    float16 data is summed in float32 (NumPy does the same), unless ``acc_dtype`` says
+    otherwise.
+    """
     x = as_tensor_variable(x)
     axes = normalize_axes(axis, x.ndim)
     if dtype is None:
         dtype = x.dtype if x.dtype.startswith(("float", "complex")) else "float64"
-    total = sum(cast(x, dtype), axis=axes, keepdims=keepdims)
-    return cast(total / cast(_count(x, axes), dtype), dtype)
+    accumulate = acc_dtype or ("float32" if dtype == "float16" else dtype)
+    total = sum(cast(x, accumulate), axis=axes, keepdims=keepdims)
+    return cast(total / cast(_count(x, axes), accumulate), dtype)
 
 
 def var(x, axis=None, ddof: int = 0, keepdims: bool = False, corrected: bool = False):
@@ -272,8 +285,10 @@ def std(x, axis=None, ddof: int = 0, keepdims: bool = False, corrected: bool = F
 
 
 def logsumexp(x, axis=None, keepdims: bool = False):
-    """``log(sum(exp(x), axis))``, computed without overflow."""
+    """``log(sum(exp(x), axis))``, computed without overflow; integers give float64."""
     x = as_tensor_variable(x)
+    if not x.dtype.startswith(("float", "complex")):
+        x = cast(x, "float64")
     axes = normalize_axes(axis, x.ndim)
     peak = max(x, axis=axes, keepdims=True)
     # an infinite peak would give inf - inf = nan; shift by 0 there instead
@@ -297,7 +312,12 @@ def argmin(x, axis=None, keepdims: bool = False):
 def _arg(kind, x, axis, keepdims):
     x = as_tensor_variable(x)
     if axis is not None:
-        (axis,) = normalize_axes(axis, x.ndim) if x.ndim else (None,)
+        axes = normalize_axes(axis, x.ndim)
+        if len(axes) > 1:
+            raise ValueError(
+                f"arg{kind} takes one axis or None (the flattened input), got axis={axis}"
+            )
+        axis = axes[0] if axes else None
     out = Argmax(kind, axis)(x)
     if keepdims:
         out = _keep(out, x, range(x.ndim) if axis is None else (axis,), True)
@@ -310,11 +330,26 @@ def max_and_argmax(x, axis=None):
 
 
 def is_variable(x) -> bool:
+    """True if ``x`` is a symbolic variable (not a plain number or array)."""
     return isinstance(x, Variable)
 
 
 __all__ = [
     name
     for name, value in list(globals().items())
-    if callable(value) and getattr(value, "__module__", None) == __name__ and not name.startswith("_")
-] + ["abs_", "bitwise_and", "bitwise_or", "bitwise_xor", "square", "inv", "true_divide", "floor_div", "divide", "where", "tensor_copy"]
+    if callable(value)
+    and getattr(value, "__module__", None) == __name__
+    and not name.startswith("_")
+] + [
+    "abs_",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "square",
+    "inv",
+    "true_divide",
+    "floor_div",
+    "divide",
+    "where",
+    "tensor_copy",
+]

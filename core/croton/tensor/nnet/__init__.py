@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from croton.ops.nnet import LogSoftmax, Softmax
 from croton.tensor import math as tm
 from croton.tensor.variable import as_tensor_variable
@@ -13,18 +15,23 @@ softplus = tm.softplus
 def relu(x, alpha=0):
     """``max(x, 0)``, or ``x if x > 0 else alpha * x`` (leaky) when ``alpha`` is set.
 
-    The gradient at exactly 0 is 0 (the left derivative).
+    ``alpha`` may be a number or a tensor. The gradient at exactly 0 is the left
+    derivative: 0, or ``alpha``.
     """
     x = as_tensor_variable(x)
-    if alpha == 0:
+    if isinstance(alpha, (int, float)) and alpha == 0:
         return tm.switch(tm.gt(x, 0), x, 0)
-    return tm.switch(tm.gt(x, 0), x, alpha * x)
+    return tm.switch(tm.gt(x, 0), x, tm.mul(alpha, x))
 
 
 def _axis(x, axis):
     if x.ndim == 0:
         raise ValueError(f"softmax of a scalar ({x}) is not defined; pass a vector or matrix")
-    return axis % x.ndim
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"softmax takes one integer axis, got axis={axis!r}")
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"softmax axis {axis} is out of range for {x} with {x.ndim} dimensions")
+    return int(axis) % x.ndim
 
 
 def softmax(x, axis: int = -1):
