@@ -1,8 +1,9 @@
-"""Softmax and log-softmax along any axis (numerically stable kernels in the backends)."""
+"""Softmax, log-softmax and softmax cross-entropy (numerically stable kernels in the backends)."""
 
 from __future__ import annotations
 
 from croton.graph.basic import Apply, Op
+from croton.graph.type import TensorType
 
 
 class _SoftmaxBase(Op):
@@ -46,3 +47,37 @@ class LogSoftmax(_SoftmaxBase):
         (lsm,) = outputs
         (gz,) = output_grads
         return [gz - exp(lsm) * gz.sum(axis=self.axis, keepdims=True)]
+
+
+class CrossEntropySoftmax(Op):
+    """``-log(softmax(x)[i, y[i]])`` per row: softmax and cross-entropy in one op.
+
+    Made by the ``stabilize`` pass from ``categorical_crossentropy(softmax(x), y)``
+    with integer targets. It never forms a probability that could underflow, and its
+    gradient ``softmax(x) - one_hot(y)`` is stable too.
+    """
+
+    def make_node(self, x, y) -> Apply:
+        from croton.tensor.variable import as_tensor_variable
+
+        x, y = as_tensor_variable(x), as_tensor_variable(y)
+        if x.ndim != 2 or y.ndim != 1 or not y.dtype.startswith(("int", "uint")):
+            raise TypeError(f"CrossEntropySoftmax takes a matrix of logits and integer targets, got {x.type}, {y.type}")
+        if not x.dtype.startswith("float"):
+            raise TypeError(f"CrossEntropySoftmax needs floating-point logits, got {x.dtype}")
+        return Apply(self, [x, y], [TensorType(x.dtype, shape=(x.type.shape[0],))()])
+
+    def infer_shape(self, node, input_shapes):
+        return [(input_shapes[0][0],)]
+
+    def L_op(self, inputs, outputs, output_grads):
+        from croton.tensor.shape import arange, zeros_like
+        from croton.tensor.subtensor import inc_subtensor
+
+        x, y = inputs
+        (gz,) = output_grads
+        one_hot = inc_subtensor(zeros_like(x)[arange(x.shape[0]), y], 1)
+        return [(Softmax(1)(x) - one_hot) * gz.dimshuffle(0, "x"), None]
+
+    def connection_pattern(self, node):
+        return [[True], [False]]

@@ -68,5 +68,48 @@ def log_sum_exp(fgraph, node):
     return [tm.logsumexp(inner.inputs[0], axis=owner.op.axis)]
 
 
-stabilize_pass = EquilibriumPass("stabilize", [log_softmax_indexed, log_sum_exp])
+def _is_row_range(rows, x) -> bool:
+    """True if ``rows`` is ``arange(n)`` with n the number of rows of ``x`` (or of a
+    softmax or log-softmax of ``x``)."""
+    from croton.ops.shape import ARange, Shape
+    from croton.rewrite.pattern import constant_value
+
+    owner = rows.owner
+    if owner is None or not isinstance(owner.op, ARange):
+        return False
+    start, stop, step = owner.inputs
+    if constant_value(start) != 0 or constant_value(step) != 1:
+        return False
+    while stop.owner is not None and isinstance(stop.owner.op, Elemwise) and stop.owner.op.scalar_op.name == "cast":
+        stop = stop.owner.inputs[0]
+    length = stop.owner
+    if length is None or not isinstance(length.op, Subtensor) or length.op.spec != (("int", 0),):
+        return False
+    shape = length.inputs[0].owner
+    if shape is None or not isinstance(shape.op, Shape):
+        return False
+    measured = shape.inputs[0]
+    return measured is x or (measured.owner is not None and measured.owner.inputs[0] is x)
+
+
+@node_rewriter(tracks=[("elemwise", "neg")], name="crossentropy_softmax")
+def crossentropy_softmax(fgraph, node):
+    """-logsoftmax(x)[arange(n), y] -> CrossEntropySoftmax(x, y): one op, stable gradient."""
+    from croton.ops.nnet import CrossEntropySoftmax, LogSoftmax
+
+    (picked,) = node.inputs
+    owner = picked.owner
+    if owner is None or not isinstance(owner.op, Subtensor) or owner.op.spec != (("array",), ("array",)):
+        return None
+    source, rows, targets = owner.inputs
+    producer = source.owner
+    if producer is None or not isinstance(producer.op, LogSoftmax) or producer.op.axis != 1 or source.ndim != 2:
+        return None
+    x = producer.inputs[0]
+    if targets.ndim != 1 or not _is_row_range(rows, x):
+        return None
+    return [CrossEntropySoftmax()(x, targets)]
+
+
+stabilize_pass = EquilibriumPass("stabilize", [log_softmax_indexed, log_sum_exp, crossentropy_softmax])
 stabilize_pass.rules(*RULES)
