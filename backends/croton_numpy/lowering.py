@@ -12,7 +12,7 @@ from croton.ops.blas import Dot, Gemm, Matmul
 from croton.ops.composite import Composite
 from croton.ops.elemwise import DimShuffle, Elemwise
 from croton.ops.map import Map
-from croton.ops.nnet import LogSoftmax, Softmax
+from croton.ops.nnet import CrossEntropySoftmax, LogSoftmax, Softmax
 from croton.ops.reduce import Argmax, Reduce
 from croton.ops.shape import ARange, Alloc, Eye, Join, Repeat, Reshape, Shape, SpecifyShape, Split
 from croton.ops.subtensor import IncSubtensor, Subtensor, build_index
@@ -205,9 +205,9 @@ def _matmul(op, node):
         for axis in checked:
             if a.shape[axis] != b.shape[axis]:
                 raise ValueError(
-                    f"matmul batch axes of shapes {a.shape} and {b.shape} do not match along axis {axis}: "
-                    f"lengths of unknown static size do not broadcast at run time. Declare the "
-                    f"broadcasting axis (T.addbroadcast or dimshuffle('x', ...))."
+                    f"matmul batch axes of shapes {a.shape} and {b.shape} do not match along "
+                    f"axis {axis}: lengths of unknown static size do not broadcast at run time. "
+                    "Declare the broadcasting axis (T.addbroadcast or dimshuffle('x', ...))."
                 )
         return np.asarray(np.matmul(a, b), dtype=dtype)
 
@@ -219,7 +219,7 @@ def _softmax(op, node):
     axis = op.axis
 
     def kernel(x):
-        shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
+        shifted = np.exp(x - np.max(x, axis=axis, keepdims=True, initial=-np.inf))
         return shifted / np.sum(shifted, axis=axis, keepdims=True)
 
     return kernel
@@ -230,8 +230,20 @@ def _logsoftmax(op, node):
     axis = op.axis
 
     def kernel(x):
-        shifted = x - np.max(x, axis=axis, keepdims=True)
+        shifted = x - np.max(x, axis=axis, keepdims=True, initial=-np.inf)
         return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+    return kernel
+
+
+@lowers(CrossEntropySoftmax)
+def _crossentropy_softmax(op, node):
+    def kernel(x, y):
+        if y.size and (y.min() < -x.shape[1] or y.max() >= x.shape[1]):
+            raise IndexError(f"target classes {y.min()}..{y.max()} out of range for {x.shape[1]} classes")
+        shifted = x - np.max(x, axis=1, keepdims=True)
+        log_probabilities = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+        return -log_probabilities[np.arange(x.shape[0]), y]
 
     return kernel
 
@@ -257,10 +269,15 @@ def _specify_shape(op, node):
     expected = op.shape
 
     def kernel(x):
-        for axis, (want, got) in enumerate(zip(expected, x.shape)):
+        if x.ndim != len(expected):
+            raise ValueError(
+                f"expected {len(expected)} dimensions (specify_shape), got shape {x.shape}"
+            )
+        for axis, (want, got) in enumerate(zip(expected, x.shape, strict=True)):
             if want is not None and want != got:
                 raise ValueError(
-                    f"expected length {want} along axis {axis} (specify_shape {expected}), got shape {x.shape}"
+                    f"expected length {want} along axis {axis} (specify_shape {expected}), "
+                    f"got shape {x.shape}"
                 )
         return x
 
@@ -405,19 +422,28 @@ def _check_no_runtime_broadcast(selected: tuple, value: tuple, unknown_axes) -> 
 @lowers(Map)
 def _map(op, node):
     from croton.graph.fgraph import FunctionGraph
-
     from croton_numpy.backend import NumpyBackend
 
     inner = NumpyBackend.shared().compile(FunctionGraph(op.inner_inputs, op.inner_outputs))
     empty_shapes = [tuple(0 if s is None else s for s in o.type.shape) for o in op.inner_outputs]
     dtypes = [o.type.dtype for o in node.outputs]
 
+    def empty(invariants):
+        # the lengths of a step's result, from a trial step where one can run
+        try:
+            shapes = [np.shape(r) for r in inner(np.asarray(0, dtype="int64"), *invariants)]
+        except Exception:
+            shapes = empty_shapes
+        return tuple(np.zeros((0, *s), dtype=d) for s, d in zip(shapes, dtypes, strict=True))
+
     def kernel(n_steps, *invariants):
         rows = [inner(np.asarray(i, dtype="int64"), *invariants) for i in range(int(n_steps))]
         if not rows:
-            return tuple(np.zeros((0, *s), dtype=d) for s, d in zip(empty_shapes, dtypes))
+            return empty(invariants)
+        columns = zip(*rows, strict=True)
         return tuple(
-            np.stack(column).astype(d, copy=False) for column, d in zip(zip(*rows), dtypes)
+            np.stack(column).astype(d, copy=False)
+            for column, d in zip(columns, dtypes, strict=True)
         )
 
     return _single_output(kernel, node)

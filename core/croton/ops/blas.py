@@ -15,14 +15,18 @@ def _promote(a, b):
 
     a, b = as_tensor_variable(a), as_tensor_variable(b)
     dtype = np.result_type(a.dtype, b.dtype).name
-    if dtype == "bool":
-        dtype = "int64"
-    return (a if a.dtype == dtype else cast(a, dtype)), (b if b.dtype == dtype else cast(b, dtype)), dtype
+    return (
+        (a if a.dtype == dtype else cast(a, dtype)),
+        (b if b.dtype == dtype else cast(b, dtype)),
+        dtype,
+    )
 
 
 def _check_inner(a_len, b_len, a, b):
     if a_len is not None and b_len is not None and a_len != b_len:
-        raise ValueError(f"dot: shapes {a.type.shape} and {b.type.shape} are not aligned ({a_len} != {b_len})")
+        raise ValueError(
+            f"dot: shapes {a.type.shape} and {b.type.shape} are not aligned ({a_len} != {b_len})"
+        )
 
 
 class Dot(Op):
@@ -31,7 +35,9 @@ class Dot(Op):
     def make_node(self, a, b) -> Apply:
         a, b, dtype = _promote(a, b)
         if a.ndim > 2 or b.ndim > 2 or a.ndim == 0 or b.ndim == 0:
-            raise TypeError(f"Dot takes 1-d or 2-d inputs, got {a.type} and {b.type}; use croton.tensor.dot")
+            raise TypeError(
+                f"Dot takes 1-d or 2-d inputs, got {a.type} and {b.type}; use croton.tensor.dot"
+            )
         _check_inner(a.type.shape[-1], b.type.shape[0], a, b)
         shape = a.type.shape[:-1] + b.type.shape[1:]
         return Apply(self, [a, b], [TensorType(dtype, shape=shape)()])
@@ -70,7 +76,9 @@ class Matmul(Op):
     def make_node(self, a, b) -> Apply:
         a, b, dtype = _promote(a, b)
         if a.ndim < 2 or a.ndim != b.ndim:
-            raise TypeError(f"Matmul takes equal-rank inputs of rank >= 2, got {a.type} and {b.type}")
+            raise TypeError(
+                f"Matmul takes equal-rank inputs of rank >= 2, got {a.type} and {b.type}"
+            )
         _check_inner(a.type.shape[-1], b.type.shape[-2], a, b)
         batch = broadcast_static_shape([a.type.shape[:-2], b.type.shape[:-2]], "matmul batch axes")
         shape = batch + (a.type.shape[-2], b.type.shape[-1])
@@ -106,12 +114,17 @@ class Gemm(Op):
 
         c, alpha, a, b, beta = (as_tensor_variable(v) for v in (c, alpha, a, b, beta))
         if a.ndim != 2 or b.ndim != 2 or c.ndim != 2 or alpha.ndim != 0 or beta.ndim != 0:
-            raise TypeError(f"Gemm takes matrices C, A, B and scalars alpha, beta; got {[v.type for v in (c, alpha, a, b, beta)]}")
+            raise TypeError(
+                "Gemm takes matrices C, A, B and scalars alpha, beta; got "
+                f"{[v.type for v in (c, alpha, a, b, beta)]}"
+            )
         dtypes = {v.dtype for v in (c, alpha, a, b, beta)}
         if len(dtypes) != 1:
             raise TypeError(f"Gemm inputs must share one dtype, got {sorted(dtypes)}")
         _check_inner(a.type.shape[1], b.type.shape[0], a, b)
-        shape = broadcast_static_shape([c.type.shape, (a.type.shape[0], b.type.shape[1])], "Gemm's C and A @ B")
+        shape = broadcast_static_shape(
+            [c.type.shape, (a.type.shape[0], b.type.shape[1])], "Gemm's C and A @ B"
+        )
         return Apply(self, [c, alpha, a, b, beta], [TensorType(c.dtype, shape=shape)()])
 
     def infer_shape(self, node, input_shapes):

@@ -7,7 +7,7 @@ does not depend on ``i`` is computed once, outside the loop, and passed in.
 from __future__ import annotations
 
 from croton.graph.basic import Apply, Constant, Op
-from croton.graph.traversal import toposort
+from croton.graph.traversal import clone_graph, toposort
 from croton.graph.type import TensorType
 
 
@@ -33,23 +33,49 @@ class Map(Op):
         return f"Map{{{len(self.inner_outputs)} outputs}}"
 
     def make_node(self, n_steps, *invariants) -> Apply:
-        from croton.ops.shape import _int_scalar
+        from croton.ops.shape import _int_scalar, static_value
 
         n_steps = _int_scalar(n_steps, "the number of Map steps")
-        outputs = [TensorType(o.dtype, shape=(None, *o.type.shape))() for o in self.inner_outputs]
+        steps = static_value(n_steps)
+        length = None if steps is None else int(steps)
+        outputs = [TensorType(o.dtype, shape=(length, *o.type.shape))() for o in self.inner_outputs]
         return Apply(self, [n_steps, *invariants], outputs)
 
     def infer_shape(self, node, input_shapes):
         from croton.tensor.shape import shape
 
-        return [tuple(shape(o)[i] for i in range(o.ndim)) for o in node.outputs]
+        n_steps = node.inputs[0]
+        return [
+            (
+                n_steps,
+                *(shape(o)[i + 1] if s is None else s for i, s in enumerate(inner.type.shape)),
+            )
+            for o, inner in zip(node.outputs, self.inner_outputs, strict=True)
+        ]
 
     def L_op(self, inputs, outputs, output_grads):
-        raise NotImplementedError("differentiating a jacobian (a Map loop) needs croton.scan, which is not available yet")
+        raise NotImplementedError(
+            "differentiating a jacobian (a Map loop) needs croton.scan, which is not available yet"
+        )
 
 
 def map_over_index(index, n_steps, outputs):
-    """Loop ``outputs`` (expressions of the int64 scalar ``index``) over ``range(n_steps)``."""
+    """Loop ``outputs`` (expressions of the int64 scalar ``index``) over ``range(n_steps)``.
+
+    Parameters
+    ----------
+    index
+        The loop variable: an int64 scalar input that ``outputs`` may depend on.
+    n_steps
+        The number of steps, an integer scalar.
+    outputs
+        Expressions evaluated at each step.
+
+    Returns
+    -------
+    list of TensorVariable
+        For each output, its values at every step, stacked along a new first axis.
+    """
     nodes = toposort(outputs)
     dependent = {id(index)}
     for node in nodes:
@@ -63,15 +89,10 @@ def map_over_index(index, n_steps, outputs):
             if id(v) not in dependent and not isinstance(v, Constant) and id(v) not in seen:
                 seen.add(id(v))
                 invariants.append(v)
-    outer = []
     for o in outputs:  # an output that does not depend on the index is just repeated
         if id(o) not in dependent and not isinstance(o, Constant) and id(o) not in seen:
             seen.add(id(o))
             invariants.append(o)
-    from croton.graph.traversal import clone_graph
-
     inner_inputs, inner_outputs, _ = clone_graph([index, *invariants], outputs)
-    op = Map(inner_inputs, inner_outputs)
-    result = op(n_steps, *invariants)
-    outer = result if isinstance(result, list) else [result]
-    return outer
+    result = Map(inner_inputs, inner_outputs)(n_steps, *invariants)
+    return result if isinstance(result, list) else [result]

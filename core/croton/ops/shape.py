@@ -25,10 +25,70 @@ def _int_scalar(x, what: str):
 
 
 def static_value(x):
-    """The value of ``x`` if the graph fixes it (a constant), else None."""
+    """The value of ``x`` if the graph fixes it, else None.
+
+    Sees through what shape arithmetic builds: constants, casts of constants, and
+    ``shape(x)[i]`` where ``x`` has a static length on axis ``i``.
+    """
     if isinstance(x, Constant):
-        return x.data
+        return np.asarray(x.data)
+    node = x.owner
+    if node is None:
+        return None
+    from croton.ops.elemwise import DimShuffle, Elemwise
+    from croton.ops.subtensor import Subtensor
+
+    if isinstance(node.op, Elemwise) and node.op.scalar_op.name == "cast":
+        value = static_value(node.inputs[0])
+        return None if value is None else value.astype(x.dtype)
+    if isinstance(node.op, DimShuffle):
+        value = static_value(node.inputs[0])
+        if value is None:
+            return None
+        op = node.op
+        moved = np.transpose(value, op.kept + op.dropped)
+        moved = moved.reshape([value.shape[axis] for axis in op.kept])
+        inserted = tuple(i for i, d in enumerate(op.new_order) if d == "x")
+        return np.expand_dims(moved, inserted) if inserted else moved
+    if isinstance(node.op, Subtensor) and len(node.op.spec) == 1 and node.op.spec[0][0] == "int":
+        source = node.inputs[0].owner
+        position = node.op.spec[0][1]
+        if source is not None and isinstance(source.op, Shape) and isinstance(position, int):
+            length = source.inputs[0].type.shape[position]
+            return None if length is None else np.asarray(length, dtype="int64")
     return None
+
+
+def static_entries(vector) -> list:
+    """Per entry of a 1-d ``vector`` of statically known length: its value or None.
+
+    Also looks inside a vector stacked from scalars (``stack([n, -1])``), so a shape
+    that is partly known gives a partly known static shape.
+    """
+    length = vector.type.shape[0]
+    if length is None:
+        return []
+    value = static_value(vector)
+    if value is not None:
+        return [int(v) for v in value]
+    node = vector.owner
+    from croton.ops.elemwise import DimShuffle
+
+    if (
+        node is not None
+        and isinstance(node.op, Join)
+        and all(t.type.shape == (1,) for t in node.inputs)
+    ):
+        entries = []
+        for piece in node.inputs:
+            inner = piece.owner
+            if inner is not None and isinstance(inner.op, DimShuffle) and inner.inputs[0].ndim == 0:
+                value = static_value(inner.inputs[0])
+            else:
+                value = static_value(piece)
+            entries.append(None if value is None else int(np.asarray(value).reshape(())))
+        return entries
+    return [None] * length
 
 
 class Shape(Op):
@@ -63,15 +123,32 @@ class Reshape(Op):
         if shape.ndim != 1 or not shape.dtype.startswith(("int", "uint")):
             raise TypeError(f"the new shape must be an integer vector, got {shape} ({shape.type})")
         if shape.type.shape[0] not in (None, self.ndim):
-            raise ValueError(f"the new shape has {shape.type.shape[0]} entries for ndim={self.ndim}")
-        static = [None] * self.ndim
-        value = static_value(shape)
-        if value is not None:
-            static = [int(s) if s >= 0 else None for s in value]
-            known = [s for s in x.type.shape]
-            if value.tolist().count(-1) == 1 and None not in known:
-                rest = int(np.prod([s for s in value if s >= 0]))
-                static[list(value).index(-1)] = int(np.prod(known)) // rest if rest else None
+            raise ValueError(
+                f"the new shape has {shape.type.shape[0]} entries for ndim={self.ndim}"
+            )
+        entries = static_entries(shape) or [None] * self.ndim
+        if entries.count(-1) > 1 or any(s is not None and s < -1 for s in entries):
+            raise ValueError(
+                f"reshape of {x}: bad shape {tuple(entries)} (one entry at most may be -1)"
+            )
+        static = [None if s is None or s < 0 else s for s in entries]
+        if entries.count(-1) == 1 and None not in entries and None not in x.type.shape:
+            rest = int(np.prod([s for s in entries if s >= 0]))
+            size = int(np.prod(x.type.shape))
+            if rest and size % rest == 0:
+                static[entries.index(-1)] = size // rest
+            elif size:
+                raise ValueError(
+                    f"cannot reshape {x} of static shape {x.type.shape} into shape {tuple(entries)}"
+                )
+        elif (
+            -1 not in entries
+            and None not in entries + list(x.type.shape)
+            and np.prod(entries) != np.prod(x.type.shape)
+        ):
+            raise ValueError(
+                f"cannot reshape {x} of static shape {x.type.shape} into shape {tuple(entries)}"
+            )
         return Apply(self, [x, shape], [TensorType(x.dtype, shape=static)()])
 
     def infer_shape(self, node, input_shapes):
@@ -105,15 +182,25 @@ class Alloc(Op):
         value = _tensor(value)
         shape = [_int_scalar(s, f"Alloc shape entry {i}") for i, s in enumerate(shape)]
         if value.ndim > len(shape):
-            raise ValueError(f"Alloc: value {value} has more dimensions than the shape ({len(shape)})")
+            raise ValueError(
+                f"Alloc: value {value} has more dimensions than the shape ({len(shape)})"
+            )
         static = []
-        for i, s in enumerate(shape):
+        for s in shape:
             v = static_value(s)
             static.append(None if v is None else int(v))
         lead = len(shape) - value.ndim
         for i, vs in enumerate(value.type.shape):
-            if vs is not None and vs != 1 and static[lead + i] is None:
+            if vs is None or vs == 1:
+                continue
+            if static[lead + i] is None:
                 static[lead + i] = vs
+            elif static[lead + i] != vs:
+                raise ValueError(
+                    f"Alloc: cannot broadcast {value} of static shape {value.type.shape} to "
+                    f"the shape {tuple(static)}: lengths {vs} and {static[lead + i]} differ "
+                    f"on axis {lead + i}"
+                )
         return Apply(self, [value, *shape], [TensorType(value.dtype, shape=static)()])
 
     def infer_shape(self, node, input_shapes):
@@ -124,7 +211,9 @@ class Alloc(Op):
         (gz,) = output_grads
         lead = gz.ndim - value.ndim
         axes = list(range(lead)) + [
-            lead + i for i, s in enumerate(value.type.shape) if s == 1 and outputs[0].type.shape[lead + i] != 1
+            lead + i
+            for i, s in enumerate(value.type.shape)
+            if s == 1 and outputs[0].type.shape[lead + i] != 1
         ]
         g = gz.sum(axis=axes, keepdims=True) if axes else gz
         if lead:
@@ -207,6 +296,17 @@ class Split(Op):
         if not 0 <= self.axis < x.ndim:
             raise ValueError(f"split axis {self.axis} is out of range for {x.ndim}-d {x}")
         sizes = static_value(splits)
+        length = x.type.shape[self.axis]
+        if sizes is not None and (
+            len(sizes) != self.n_splits
+            or (sizes < 0).any()
+            or length is not None
+            and int(sizes.sum()) != length
+        ):
+            raise ValueError(
+                f"split sizes {sizes.tolist()} do not split axis {self.axis} of {x} (static "
+                f"length {length}) into {self.n_splits} pieces"
+            )
         outputs = []
         for i in range(self.n_splits):
             shape = list(x.type.shape)
@@ -227,7 +327,9 @@ class Split(Op):
     def L_op(self, inputs, outputs, output_grads):
         from croton.tensor.shape import join, zeros_like
 
-        filled = [zeros_like(o) if g is None else g for g, o in zip(output_grads, outputs)]
+        filled = [
+            zeros_like(o) if g is None else g for g, o in zip(output_grads, outputs, strict=True)
+        ]
         return [join(self.axis, *filled), None]
 
     def connection_pattern(self, node):
@@ -245,7 +347,7 @@ class ARange(Op):
 
     def make_node(self, start, stop, step) -> Apply:
         inputs = [_tensor(v) for v in (start, stop, step)]
-        for name, v in zip(("start", "stop", "step"), inputs):
+        for name, v in zip(("start", "stop", "step"), inputs, strict=True):
             if v.ndim != 0:
                 raise TypeError(f"arange {name} must be a scalar, got {v.type}")
         values = [static_value(v) for v in inputs]
@@ -302,9 +404,16 @@ class Repeat(Op):
             raise TypeError(f"repeats must be an integer scalar or vector, got {repeats.type}")
         if not 0 <= self.axis < x.ndim:
             raise ValueError(f"repeat axis {self.axis} is out of range for {x.ndim}-d {x}")
+        if repeats.type.shape == (1,):
+            repeats = repeats.dimshuffle()  # one count for every element, as NumPy
         shape = list(x.type.shape)
         value = static_value(repeats)
         if value is not None and value.ndim == 1:
+            if shape[self.axis] not in (None, len(value)):
+                raise ValueError(
+                    f"repeat: {len(value)} counts for axis {self.axis} of {x}, of static "
+                    f"length {shape[self.axis]}"
+                )
             shape[self.axis] = int(value.sum())
         elif value is not None and shape[self.axis] is not None:
             shape[self.axis] = shape[self.axis] * int(value)
@@ -318,7 +427,13 @@ class Repeat(Op):
         x_shape, _ = input_shapes
         repeats = node.inputs[1]
         shape = list(x_shape)
-        shape[self.axis] = tm.sum(repeats) if repeats.ndim else x_shape[self.axis] * repeats
+        if repeats.ndim == 0:
+            shape[self.axis] = x_shape[self.axis] * repeats
+        else:  # a vector of one count repeats every element by it
+            total = tm.sum(repeats)
+            shape[self.axis] = tm.switch(
+                tm.eq(repeats.shape[0], 1), x_shape[self.axis] * total, total
+            )
         return [tuple(shape)]
 
     def L_op(self, inputs, outputs, output_grads):
@@ -356,15 +471,22 @@ class SpecifyShape(Op):
     def make_node(self, x) -> Apply:
         x = _tensor(x)
         if x.ndim != len(self.shape):
-            raise ValueError(f"specify_shape: {x} has {x.ndim} dimensions, the shape {self.shape} has {len(self.shape)}")
-        for axis, (have, want) in enumerate(zip(x.type.shape, self.shape)):
+            raise ValueError(
+                f"specify_shape: {x} has {x.ndim} dimensions, the shape {self.shape} has "
+                f"{len(self.shape)}"
+            )
+        for axis, (have, want) in enumerate(zip(x.type.shape, self.shape, strict=True)):
             if have is not None and want is not None and have != want:
-                raise ValueError(f"specify_shape: axis {axis} of {x} has static length {have}, not {want}")
+                raise ValueError(
+                    f"specify_shape: axis {axis} of {x} has static length {have}, not {want}"
+                )
         return Apply(self, [x], [TensorType(x.dtype, shape=self.shape)()])
 
     def infer_shape(self, node, input_shapes):
         (shape,) = input_shapes
-        return [tuple(s if want is None else want for s, want in zip(shape, self.shape))]
+        return [
+            tuple(s if want is None else want for s, want in zip(shape, self.shape, strict=True))
+        ]
 
     def L_op(self, inputs, outputs, output_grads):
         return [output_grads[0]]

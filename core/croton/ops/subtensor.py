@@ -16,14 +16,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from croton.graph.basic import Apply, Op
 from croton.graph.type import TensorType
+from croton.ops.shape import static_value
 
 SYMBOLIC = "in"
 
 
 def spec_input_count(spec) -> int:
-    """How many symbolic inputs an index spec reads."""
+    """How many symbolic inputs an index spec reads.
+
+    Parameters
+    ----------
+    spec
+        An index spec (see the module docstring).
+
+    Returns
+    -------
+    int
+        The number of index inputs a `Subtensor` with this spec takes.
+    """
     count = 0
     for entry in spec:
         if entry[0] in ("array", "mask"):
@@ -34,7 +48,20 @@ def spec_input_count(spec) -> int:
 
 
 def build_index(spec, inputs: Sequence) -> tuple:
-    """The Python index tuple for ``spec`` given the index inputs' values."""
+    """The Python index tuple for ``spec`` given the index inputs' values.
+
+    Parameters
+    ----------
+    spec
+        An index spec (see the module docstring).
+    inputs
+        The values of the symbolic index inputs, in order.
+
+    Returns
+    -------
+    tuple
+        An index for a NumPy array: slices, ints and arrays.
+    """
     values = iter(inputs)
     index = []
     for entry in spec:
@@ -49,75 +76,196 @@ def build_index(spec, inputs: Sequence) -> tuple:
     return tuple(index)
 
 
-def _slice_length(entry, length):
-    _, start, stop, step = entry
-    if length is None or SYMBOLIC in (start, stop, step):
-        return None
-    return len(range(*slice(start, stop, step).indices(length)))
+def _index_result_shape(spec, x_shape, index_items, lengths) -> tuple:
+    """The shape of ``x[index]`` under NumPy's rules, in the terms ``lengths`` computes in.
 
-
-def indexed_shape(x_type: TensorType, spec, index_inputs) -> tuple:
-    """The static shape of ``x[index]`` under NumPy's rules."""
-    from croton.ops.elemwise import broadcast_static_shape
-
+    ``index_items`` are the index inputs (or their shapes, as ``lengths`` wants them);
+    ``lengths`` gives the length of a slice, the shape of an integer array or boolean
+    mask, and how advanced shapes broadcast, either statically or as graphs.
+    """
     axis = 0
-    advanced = []  # static shapes of the advanced indices (ints count, as in NumPy)
+    advanced = []  # shapes of the advanced indices (integers count, as in NumPy)
     advanced_positions = []
-    inputs = iter(index_inputs)
+    items = iter(index_items)
     result_slots = []  # either a length, or the marker "ADV" for the advanced block
     has_array = any(entry[0] in ("array", "mask") for entry in spec)
     for entry in spec:
         kind = entry[0]
         if kind == "slice":
-            for v in entry[1:]:
-                if v == SYMBOLIC:
-                    next(inputs)
-            result_slots.append(_slice_length(entry, x_type.shape[axis]))
+            bounds = [next(items) if v == SYMBOLIC else v for v in entry[1:]]
+            result_slots.append(lengths.slice_length(bounds, x_shape[axis]))
             axis += 1
         elif kind == "int":
             if entry[1] == SYMBOLIC:
-                next(inputs)
+                next(items)
             if has_array:
                 advanced.append(())
                 advanced_positions.append(len(result_slots))
                 result_slots.append("ADV")
             axis += 1
-        elif kind == "array":
-            index = next(inputs)
-            advanced.append(index.type.shape)
+        else:
+            item = next(items)
+            if kind == "array":
+                advanced.append(lengths.array_shape(item))
+                axis += 1
+            else:
+                advanced.append(lengths.mask_shape(item, x_shape, axis))
+                axis += len(lengths.array_shape(item))
             advanced_positions.append(len(result_slots))
             result_slots.append("ADV")
-            axis += 1
-        else:  # mask
-            mask = next(inputs)
-            for i, s in enumerate(mask.type.shape):
-                want = x_type.shape[axis + i]
-                if s is not None and want is not None and s != want:
-                    raise IndexError(f"boolean index of shape {mask.type.shape} does not match axis {axis + i} of length {want}")
-            advanced.append((None,))
-            advanced_positions.append(len(result_slots))
-            result_slots.append("ADV")
-            axis += mask.ndim
-    if axis > x_type.ndim:
-        raise IndexError(f"too many indices for a {x_type.ndim}-d tensor: {axis} axes indexed")
-    rest = list(x_type.shape[axis:])
+    if axis > len(x_shape):
+        raise IndexError(f"too many indices for a {len(x_shape)}-d tensor: {axis} axes indexed")
+    rest = tuple(x_shape[axis:])
     if not advanced:
-        return tuple(s for s in result_slots) + tuple(rest)
-    width = max(len(s) for s in advanced)
-    padded = [(1,) * (width - len(s)) + tuple(s) for s in advanced]
-    block = broadcast_static_shape(padded, "advanced indices") if padded else ()
+        return tuple(result_slots) + rest
+    block = lengths.broadcast(advanced)
     # NumPy: adjacent advanced indices keep their place; separated ones go first
     first, last = advanced_positions[0], advanced_positions[-1]
-    adjacent = all(result_slots[i] == "ADV" for i in range(first, last + 1))
-    basics = [s for s in result_slots if s != "ADV"]
-    if adjacent:
-        before = [s for s in result_slots[:first]]
-        after = [s for s in result_slots[last + 1 :]]
-        return tuple(before) + block + tuple(after) + tuple(rest)
-    return block + tuple(basics) + tuple(rest)
+    if all(result_slots[i] == "ADV" for i in range(first, last + 1)):
+        return tuple(result_slots[:first]) + block + tuple(result_slots[last + 1 :]) + rest
+    return block + tuple(s for s in result_slots if s != "ADV") + rest
+
+
+class _StaticLengths:
+    """Static lengths: ints where the graph fixes them, else None."""
+
+    @staticmethod
+    def slice_length(bounds, length):
+        if length is None or any(not (b is None or isinstance(b, int)) for b in bounds):
+            return None
+        return len(range(*slice(*bounds).indices(length)))
+
+    @staticmethod
+    def array_shape(index):
+        return index.type.shape
+
+    @staticmethod
+    def mask_shape(mask, x_shape, axis):
+        for i, s in enumerate(mask.type.shape):
+            want = x_shape[axis + i]
+            if s is not None and want is not None and s != want:
+                raise IndexError(
+                    f"boolean index of shape {mask.type.shape} does not match axis "
+                    f"{axis + i} of length {want}"
+                )
+        value = static_value(mask)
+        return (None,) if value is None else (int(np.count_nonzero(value)),)
+
+    @staticmethod
+    def broadcast(shapes):
+        from croton.ops.elemwise import broadcast_static_shape
+
+        width = max(len(s) for s in shapes)
+        padded = [(1,) * (width - len(s)) + tuple(s) for s in shapes]
+        return broadcast_static_shape(padded, "advanced indices")
+
+
+class _SymbolicLengths:
+    """Lengths as int64 scalar graphs, from the input shapes (for `infer_shape`)."""
+
+    def __init__(self, index_shapes):
+        self.index_shapes = index_shapes
+
+    @staticmethod
+    def slice_length(bounds, length):
+        from croton.tensor import math as tm
+
+        start, stop, step = bounds
+        step = 1 if step is None else step
+        if isinstance(step, int):
+            return _slice_length_for_sign(start, stop, step, length, step > 0)
+        forward = _slice_length_for_sign(start, stop, step, length, True)
+        backward = _slice_length_for_sign(start, stop, step, length, False)
+        return tm.switch(tm.gt(step, 0), forward, backward)
+
+    def array_shape(self, index):
+        return self.index_shapes[index]
+
+    def mask_shape(self, mask, x_shape, axis):
+        from croton.tensor import math as tm
+
+        return (tm.sum(mask, dtype="int64"),)
+
+    @staticmethod
+    def broadcast(shapes):
+        from croton.tensor import math as tm
+
+        width = max(len(s) for s in shapes)
+        padded = [(1,) * (width - len(s)) + tuple(s) for s in shapes]
+        block = []
+        for lengths in zip(*padded, strict=True):
+            result = 1
+            for length in lengths:  # the broadcast length is any length other than 1
+                if _is_one(length):
+                    continue
+                result = length if _is_one(result) else tm.switch(tm.eq(result, 1), length, result)
+            block.append(result)
+        return tuple(block)
+
+
+def _is_one(length) -> bool:
+    return isinstance(length, (int, np.integer)) and length == 1
+
+
+def _slice_length_for_sign(start, stop, step, length, forward: bool):
+    """``len(range(*slice(start, stop, step).indices(length)))`` as a graph."""
+    from croton.tensor import math as tm
+
+    lower, upper = (0, length) if forward else (-1, length - 1)
+
+    def bound(value, default):
+        if value is None:
+            return default
+        if isinstance(value, int):
+            shifted = value + length if value < 0 else value
+        else:
+            shifted = tm.switch(tm.lt(value, 0), value + length, value)
+        return tm.minimum(tm.maximum(shifted, lower), upper)
+
+    if forward:
+        first, last = bound(start, lower), bound(stop, upper)
+        distance, stride = last - first, step
+    else:
+        first, last = bound(start, upper), bound(stop, lower)
+        distance, stride = first - last, -step
+    return tm.cast(tm.maximum((distance + stride - 1) // stride, 0), "int64")
+
+
+def indexed_shape(x_type: TensorType, spec, index_inputs) -> tuple:
+    """The static shape of ``x[index]`` under NumPy's rules.
+
+    Parameters
+    ----------
+    x_type
+        The type of the indexed tensor.
+    spec
+        An index spec (see the module docstring).
+    index_inputs
+        The symbolic index inputs.
+
+    Returns
+    -------
+    tuple
+        Ints where the graph fixes the length, None elsewhere.
+
+    Raises
+    ------
+    IndexError
+        For too many indices, or a boolean mask whose static shape does not match.
+    """
+    return _index_result_shape(spec, x_type.shape, index_inputs, _StaticLengths)
 
 
 def check_spec(spec, inputs) -> None:
+    """Raise ValueError unless ``spec`` is well formed and reads exactly ``inputs``.
+
+    Parameters
+    ----------
+    spec
+        An index spec (see the module docstring).
+    inputs
+        The symbolic index inputs given with it.
+    """
     for entry, kind in ((e, e[0]) for e in spec):
         if kind not in ("slice", "int", "array", "mask"):
             raise ValueError(f"bad index entry {entry!r}")
@@ -136,8 +284,16 @@ def _index_inputs(spec, inputs):
         if entry[0] in ("array", "mask"):
             index = as_tensor_variable(next(values))
             wanted = "bool" if entry[0] == "mask" else None
-            if wanted and index.dtype != "bool" or not wanted and not index.dtype.startswith(("int", "uint")):
-                raise IndexError(f"an {entry[0]} index must be {'boolean' if wanted else 'integer'}, got {index.type}")
+            if (
+                wanted
+                and index.dtype != "bool"
+                or not wanted
+                and not index.dtype.startswith(("int", "uint"))
+            ):
+                raise IndexError(
+                    f"an {entry[0]} index must be {'boolean' if wanted else 'integer'}, "
+                    f"got {index.type}"
+                )
             converted.append(index)
         else:
             for v in entry[1:]:
@@ -176,11 +332,12 @@ class Subtensor(Op):
         return Apply(self, [x, *index_inputs], [TensorType(x.dtype, shape=shape)()])
 
     def infer_shape(self, node, input_shapes):
-        from croton.tensor.shape import shape
-
-        # lengths of slices and advanced results are computed by indexing the shape
-        out = node.outputs[0]
-        return [tuple(shape(out)[i] if s is None else s for i, s in enumerate(out.type.shape))]
+        x_shape, *index_shapes = input_shapes
+        index = node.inputs[1:]
+        lengths = _SymbolicLengths(dict(zip(index, index_shapes, strict=True)))
+        inferred = _index_result_shape(self.spec, tuple(x_shape), index, lengths)
+        static = node.outputs[0].type.shape
+        return [tuple(s if s is not None else n for s, n in zip(static, inferred, strict=True))]
 
     def L_op(self, inputs, outputs, output_grads):
         from croton.tensor.shape import zeros_like
@@ -217,7 +374,6 @@ class IncSubtensor(Op):
         return any(e[0] in ("array", "mask") for e in self.spec)
 
     def make_node(self, x, y, *index_inputs) -> Apply:
-        from croton.ops.elemwise import broadcast_static_shape
         from croton.tensor.math import cast
         from croton.tensor.variable import as_tensor_variable
 
@@ -226,13 +382,22 @@ class IncSubtensor(Op):
         index_inputs = _index_inputs(self.spec, index_inputs)
         check_spec(self.spec, index_inputs)
         target = indexed_shape(x.type, self.spec, index_inputs)
+        extra = y.ndim - len(target)
+        if extra > 0 and all(length == 1 for length in y.type.shape[:extra]):
+            y = y.dimshuffle(list(range(extra, y.ndim)))  # leading length-1 axes, as NumPy
         if y.ndim > len(target):
             raise ValueError(
                 f"cannot {'set' if self.set_instead_of_inc else 'increment'} a {len(target)}-d "
                 f"selection of {x} with {y.ndim}-d {y}"
             )
         padded = (1,) * (len(target) - y.ndim) + y.type.shape
-        broadcast_static_shape([target, tuple(1 if p == 1 else p for p in padded)], "the value and the selection")
+        for axis, (want, have) in enumerate(zip(target, padded, strict=True)):
+            if None not in (want, have) and have not in (1, want):
+                raise ValueError(
+                    f"cannot {'set' if self.set_instead_of_inc else 'increment'} a selection "
+                    f"of static shape {target} of {x} with {y} of static shape "
+                    f"{y.type.shape}: lengths {have} and {want} differ on axis {axis}"
+                )
         if y.dtype != x.dtype:
             y = cast(y, x.dtype)
         return Apply(self, [x, y, *index_inputs], [TensorType(x.dtype, shape=x.type.shape)()])
@@ -250,14 +415,44 @@ class IncSubtensor(Op):
             gx = IncSubtensor(self.spec, set_instead_of_inc=True)(gz, zeros_like(y), *index)
         else:
             gx = gz
-        gy = sum_to_broadcast(Subtensor(self.spec)(gz, *index), y)
+        selected = Subtensor(self.spec)(gz, *index)
+        if self.set_instead_of_inc and any(entry[0] == "array" for entry in self.spec):
+            selected = selected * self._written_last(x, index, selected)
+        gy = sum_to_broadcast(selected, y)
         return [gx, gy] + [None] * len(index)
+
+    def _written_last(self, x, index, selected):
+        """True where an element of the selection is the one that lands in ``x``.
+
+        With repeated integer indices, several elements of ``y`` are set at one place of
+        ``x``, and only the one written last reaches the output; the others get no gradient.
+        """
+        from croton.tensor.math import eq
+        from croton.tensor.shape import alloc, arange, shape
+
+        selection_shape = shape(selected)
+        ids = arange(selected.size).reshape(selection_shape, ndim=selected.ndim)
+        blank = alloc(np.asarray(-1, dtype="int64"), *[x.shape[i] for i in range(x.ndim)])
+        marker = IncSubtensor(self.spec, set_instead_of_inc=True)(blank, ids, *index)
+        return eq(Subtensor(self.spec)(marker, *index), ids)
 
     def connection_pattern(self, node):
         return [[True], [True]] + [[False]] * (len(node.inputs) - 2)
 
 
 def format_spec(spec) -> str:
+    """The index ``spec`` as Python would write it, ``?`` for a symbolic value.
+
+    Parameters
+    ----------
+    spec
+        An index spec (see the module docstring).
+
+    Returns
+    -------
+    str
+        E.g. ``"1:?, array"``.
+    """
     parts = []
     for entry in spec:
         if entry[0] == "slice":

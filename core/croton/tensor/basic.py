@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from croton.graph.type import DTYPE_PREFIXES, TensorType
+from croton.graph.type import DTYPE_PREFIXES, TensorType, normalize_dtype
 
 #: the rank and broadcastable pattern behind each Theano constructor name
 _SHAPES = {
@@ -20,36 +20,98 @@ _SHAPES = {
 
 
 def _constructor(kind: str, fixed_dtype: str | None):
-    shape = _SHAPES[kind]
+    default_shape = _SHAPES[kind]
 
     def make(name: str | None = None, dtype=None, shape=None):
+        if fixed_dtype is not None and dtype is not None and normalize_dtype(dtype) != fixed_dtype:
+            raise TypeError(
+                f"{make.__name__} makes {fixed_dtype} inputs; use {kind}(dtype={dtype!r}) "
+                "for another dtype"
+            )
         dtype = fixed_dtype or dtype or "floatX"
-        return TensorType(dtype, shape=default_shape if shape is None else shape)(name)
+        if shape is None:
+            shape = default_shape
+        elif len(shape) != len(default_shape):
+            raise ValueError(
+                f"{make.__name__} is {len(default_shape)}-d; got the shape {tuple(shape)}"
+            )
+        return TensorType(dtype, shape=shape)(name)
 
-    default_shape = shape
     make.__name__ = f"{DTYPE_PREFIXES_INV.get(fixed_dtype, '')}{kind}"
     make.__doc__ = f"A symbolic {kind} input of dtype {fixed_dtype or 'floatX (or dtype=)'}."
     return make
+
+
+def _plural_name(single_name: str) -> str:
+    """Theano's plural: ``matrix`` -> ``matrices``, every other kind adds an ``s``."""
+    if single_name.endswith("matrix"):
+        return single_name[: -len("matrix")] + "matrices"
+    return single_name + "s"
 
 
 def _plural(single):
     def make(*names, dtype=None):
         if len(names) == 1 and isinstance(names[0], int):
             names = [None] * names[0]
-        return [single(n, dtype=dtype) if dtype else single(n) for n in names]
+        return [single(n, dtype=dtype) for n in names]
 
-    make.__doc__ = f"Several inputs at once: ``{single.__name__}s('a', 'b')``."
+    make.__name__ = _plural_name(single.__name__)
+    make.__doc__ = (
+        f"Several inputs at once: ``{make.__name__}('a', 'b')`` or ``{make.__name__}(3)``."
+    )
     return make
 
 
 DTYPE_PREFIXES_INV = {v: k for k, v in DTYPE_PREFIXES.items()}
 
 
-def tensor(dtype="floatX", shape=None, name: str | None = None, broadcastable=None):
-    """A symbolic input of any rank: ``tensor('float32', shape=(None, 3))``."""
-    if broadcastable is not None:
-        return TensorType(dtype, broadcastable=broadcastable)(name)
-    return TensorType(dtype, shape=shape or ())(name)
+def tensor(*args, dtype=None, shape=None, name: str | None = None, broadcastable=None):
+    """A symbolic input of any rank.
+
+    Accepts Theano's, PyTensor's and NumPy-like spellings: ``tensor('float32', (False, True))``,
+    ``tensor('float32', shape=(None, 3), name='x')``, ``tensor('x', dtype='int64', shape=(2,))``.
+
+    Parameters
+    ----------
+    *args
+        Positionally, a dtype name (``'float32'``, ``'floatX'``), a variable name, and a
+        broadcastable pattern (bools) or static shape (ints and Nones), in any order.
+    dtype
+        The dtype; ``config.floatX`` by default.
+    shape
+        The static shape; a scalar by default.
+    name
+        The variable's name.
+    broadcastable
+        Theano's form of the static shape: True where the length is 1.
+
+    Returns
+    -------
+    TensorVariable
+        A new input variable.
+    """
+    from croton.graph.type import SUPPORTED_DTYPES
+
+    for arg in args:
+        if isinstance(arg, str):
+            if dtype is None and (arg == "floatX" or arg in SUPPORTED_DTYPES):
+                dtype = arg
+            elif name is None:
+                name = arg
+            else:
+                raise TypeError(
+                    f"tensor: unexpected argument {arg!r} (dtype {dtype!r} and name {name!r} "
+                    "are set)"
+                )
+        elif shape is None and broadcastable is None:
+            shape = tuple(arg)
+        else:
+            raise TypeError(f"tensor: unexpected argument {arg!r}; the shape is already given")
+    if broadcastable is not None and shape is not None:
+        raise TypeError("tensor takes either broadcastable or shape, not both")
+    return TensorType(
+        dtype or "floatX", broadcastable if broadcastable is not None else tuple(shape or ())
+    )(name)
 
 
 def _build():
@@ -57,13 +119,13 @@ def _build():
     for kind in _SHAPES:
         generic = _constructor(kind, None)
         names[kind] = generic
-        names[f"{kind}s"] = _plural(generic)
+        names[_plural_name(kind)] = _plural(generic)
         for prefix, dtype in DTYPE_PREFIXES.items():
             if kind in ("tensor6", "tensor7"):
                 continue
             single = _constructor(kind, dtype)
             names[f"{prefix}{kind}"] = single
-            names[f"{prefix}{kind}s"] = _plural(single)
+            names[_plural_name(f"{prefix}{kind}")] = _plural(single)
     return names
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from croton.graph.basic import Variable
 from croton.graph.type import normalize_dtype
 from croton.ops.shape import (
     Alloc,
@@ -24,8 +25,26 @@ _shape_op = Shape()
 _alloc_op = Alloc()
 
 
+def _axis(axis: int, ndim: int, what: str) -> int:
+    """``axis`` in ``range(ndim)``, counting from the end when negative, as NumPy."""
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(f"{what}: axis {axis} is out of bounds for {ndim} dimensions")
+    return axis % ndim
+
+
 def shape(x):
-    """The shape of ``x`` as a symbolic int64 vector."""
+    """The shape of ``x`` as a symbolic int64 vector.
+
+    Parameters
+    ----------
+    x
+        A tensor (or anything `as_tensor_variable` takes).
+
+    Returns
+    -------
+    TensorVariable
+        An int64 vector of static length ``x.ndim``.
+    """
     return _shape_op(as_tensor_variable(x))
 
 
@@ -44,7 +63,24 @@ def _shape_vector(new_shape):
 
 
 def reshape(x, newshape, ndim: int | None = None):
-    """``x`` with a new shape; one entry may be -1."""
+    """``x`` with a new shape and the same elements, in C order.
+
+    Parameters
+    ----------
+    x
+        The tensor to reshape.
+    newshape
+        Ints and integer scalars (one entry may be -1, inferred from the size), or an
+        integer vector.
+    ndim
+        The number of dimensions of the result; needed only when ``newshape`` is a
+        vector of unknown static length.
+
+    Returns
+    -------
+    TensorVariable
+        The reshaped tensor, with the static lengths the constant entries fix.
+    """
     x = as_tensor_variable(x)
     vector = _shape_vector(newshape)
     if ndim is None:
@@ -55,7 +91,22 @@ def reshape(x, newshape, ndim: int | None = None):
 
 
 def flatten(x, ndim: int = 1, outdim: int | None = None):
-    """Collapse the trailing dimensions of ``x`` so that ``ndim`` remain."""
+    """Collapse the trailing dimensions of ``x`` so that ``ndim`` remain.
+
+    Parameters
+    ----------
+    x
+        The tensor to flatten.
+    ndim
+        The number of dimensions of the result; the last one holds all trailing axes.
+    outdim
+        Theano's older name for ``ndim``.
+
+    Returns
+    -------
+    TensorVariable
+        ``x.reshape(x.shape[:ndim - 1] + (-1,))``.
+    """
     x = as_tensor_variable(x)
     ndim = outdim if outdim is not None else ndim
     if not 1 <= ndim <= max(x.ndim, 1):
@@ -65,18 +116,45 @@ def flatten(x, ndim: int = 1, outdim: int | None = None):
 
 
 def squeeze(x, axis=None):
-    """Drop axes of static length 1 (all of them, or those in ``axis``)."""
+    """Drop axes of length 1.
+
+    Parameters
+    ----------
+    x
+        The tensor.
+    axis
+        None to drop every axis of static length 1, or an axis (or axes) to drop;
+        their length is checked to be 1 when the function runs.
+
+    Returns
+    -------
+    TensorVariable
+        ``x`` without those axes.
+    """
     x = as_tensor_variable(x)
     if axis is None:
         drop = [i for i, s in enumerate(x.type.shape) if s == 1]
     else:
-        drop = [a % x.ndim for a in ([axis] if isinstance(axis, int) else axis)]
+        drop = [_axis(a, x.ndim, "squeeze") for a in ([axis] if isinstance(axis, int) else axis)]
         x = specify_shape(x, [1 if i in drop else s for i, s in enumerate(x.type.shape)])
     return x.dimshuffle([i for i in range(x.ndim) if i not in drop])
 
 
 def specify_shape(x, static_shape: Sequence[int | None]):
-    """``x`` with a declared static shape, checked when the function runs."""
+    """``x`` with a declared static shape, checked when the function runs.
+
+    Parameters
+    ----------
+    x
+        The tensor.
+    static_shape
+        One entry per axis: an int (the length) or None (no claim).
+
+    Returns
+    -------
+    TensorVariable
+        ``x`` with that static shape; ``x`` itself when nothing changes.
+    """
     x = as_tensor_variable(x)
     if tuple(static_shape) == x.type.shape:
         return x
@@ -84,30 +162,103 @@ def specify_shape(x, static_shape: Sequence[int | None]):
 
 
 def addbroadcast(x, *axes):
-    """Declare ``axes`` of ``x`` to have length 1, so they broadcast."""
+    """Declare ``axes`` of ``x`` to have length 1, so they broadcast.
+
+    Parameters
+    ----------
+    x
+        The tensor.
+    *axes
+        The axes to declare; their length is checked when the function runs.
+
+    Returns
+    -------
+    TensorVariable
+        ``x`` with static length 1 on ``axes``.
+    """
     x = as_tensor_variable(x)
     return specify_shape(x, [1 if i in axes else s for i, s in enumerate(x.type.shape)])
 
 
 def unbroadcast(x, *axes):
-    """Forget that ``axes`` of ``x`` have length 1."""
+    """Forget that ``axes`` of ``x`` have length 1.
+
+    Parameters
+    ----------
+    x
+        The tensor.
+    *axes
+        The axes whose static length becomes unknown.
+
+    Returns
+    -------
+    TensorVariable
+        ``x`` with unknown static length on ``axes``.
+    """
     x = as_tensor_variable(x)
     return specify_shape(x, [None if i in axes else s for i, s in enumerate(x.type.shape)])
 
 
 def patternbroadcast(x, broadcastable: Sequence[bool]):
-    """Set the broadcastable pattern of ``x``."""
+    """Set the broadcastable pattern of ``x``.
+
+    Parameters
+    ----------
+    x
+        The tensor.
+    broadcastable
+        One bool per axis: True declares length 1, False forgets a length of 1.
+
+    Returns
+    -------
+    TensorVariable
+        ``x`` with that pattern.
+    """
     x = as_tensor_variable(x)
-    return specify_shape(x, [1 if b else (s if s != 1 else None) for b, s in zip(broadcastable, x.type.shape)])
+    return specify_shape(
+        x,
+        [
+            1 if b else (s if s != 1 else None)
+            for b, s in zip(broadcastable, x.type.shape, strict=True)
+        ],
+    )
 
 
 def alloc(value, *shape):
-    """An array of ``shape`` filled with ``value`` (broadcast from the right)."""
+    """An array of ``shape`` filled with ``value`` (broadcast from the right).
+
+    Parameters
+    ----------
+    value
+        The fill value; its axes align with the last axes of ``shape``.
+    *shape
+        The lengths, as ints or integer scalars (or one tuple of them).
+
+    Returns
+    -------
+    TensorVariable
+        A new array of ``value``'s dtype.
+    """
+    if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
+        shape = tuple(shape[0])
     return _alloc_op(as_tensor_variable(value), *shape)
 
 
 def broadcast_to(x, shape_):
-    """``x`` broadcast to ``shape_`` (a new array)."""
+    """``x`` broadcast to ``shape_``, as a new array.
+
+    Parameters
+    ----------
+    x
+        The tensor; its axes align with the last axes of ``shape_``.
+    shape_
+        A sequence of ints and integer scalars, or an integer vector of static length.
+
+    Returns
+    -------
+    TensorVariable
+        An array of shape ``shape_``.
+    """
     if isinstance(shape_, (list, tuple)):
         return alloc(x, *shape_)
     shape_ = as_tensor_variable(shape_)
@@ -125,17 +276,58 @@ def _filled(value, shape_, dtype):
 
 
 def zeros(shape_, dtype=None):
-    """An array of zeros (``floatX`` by default)."""
+    """An array of zeros.
+
+    Parameters
+    ----------
+    shape_
+        An int, a sequence of ints and integer scalars, or an integer vector.
+    dtype
+        The dtype; ``config.floatX`` by default.
+
+    Returns
+    -------
+    TensorVariable
+        The array, with the static shape the constant lengths fix.
+    """
     return _filled(0, shape_, dtype)
 
 
 def ones(shape_, dtype=None):
-    """An array of ones (``floatX`` by default)."""
+    """An array of ones.
+
+    Parameters
+    ----------
+    shape_
+        An int, a sequence of ints and integer scalars, or an integer vector.
+    dtype
+        The dtype; ``config.floatX`` by default.
+
+    Returns
+    -------
+    TensorVariable
+        The array, with the static shape the constant lengths fix.
+    """
     return _filled(1, shape_, dtype)
 
 
 def full(shape_, fill_value, dtype=None):
-    """An array filled with ``fill_value``."""
+    """An array filled with ``fill_value``.
+
+    Parameters
+    ----------
+    shape_
+        An int, a sequence of ints and integer scalars, or an integer vector.
+    fill_value
+        A number.
+    dtype
+        The dtype; by default NumPy's for ``fill_value`` (int64, float64, bool, ...).
+
+    Returns
+    -------
+    TensorVariable
+        The array.
+    """
     if dtype is None:
         dtype = np.asarray(fill_value).dtype.name
     return _filled(fill_value, shape_, dtype)
@@ -149,17 +341,56 @@ def _like(x, value, dtype):
 
 
 def zeros_like(x, dtype=None):
-    """Zeros of the shape (and dtype, by default) of ``x``."""
+    """Zeros of the shape of ``x``.
+
+    Parameters
+    ----------
+    x
+        The model tensor.
+    dtype
+        The dtype; that of ``x`` by default.
+
+    Returns
+    -------
+    TensorVariable
+        An array of zeros with ``x``'s shape.
+    """
     return _like(x, 0, dtype)
 
 
 def ones_like(x, dtype=None):
-    """Ones of the shape (and dtype, by default) of ``x``."""
+    """Ones of the shape of ``x``.
+
+    Parameters
+    ----------
+    x
+        The model tensor.
+    dtype
+        The dtype; that of ``x`` by default.
+
+    Returns
+    -------
+    TensorVariable
+        An array of ones with ``x``'s shape.
+    """
     return _like(x, 1, dtype)
 
 
 def fill(model, value):
-    """``value`` broadcast to the shape of ``model`` (Theano's ``fill``)."""
+    """``value`` broadcast to the shape of ``model`` (Theano's ``fill``, alias ``second``).
+
+    Parameters
+    ----------
+    model
+        The tensor whose shape the result takes.
+    value
+        The fill value (a scalar, or a tensor that broadcasts to ``model``'s shape).
+
+    Returns
+    -------
+    TensorVariable
+        An array of ``value``'s dtype.
+    """
     value = as_tensor_variable(value)
     model = as_tensor_variable(model)
     s = shape(model)
@@ -170,84 +401,347 @@ second = fill
 
 
 def join(axis: int, *tensors):
-    """Concatenate ``tensors`` along ``axis`` (Theano's argument order)."""
+    """Concatenate ``tensors`` along ``axis`` (Theano's argument order).
+
+    Parameters
+    ----------
+    axis
+        The axis to join along; negative counts from the end.
+    *tensors
+        Tensors of equal rank whose other lengths agree. Mixed dtypes are promoted as
+        ``numpy.concatenate`` does.
+
+    Returns
+    -------
+    TensorVariable
+        The joined tensor (the tensor itself when there is only one).
+    """
     tensors = [as_tensor_variable(t) for t in tensors]
     if len(tensors) == 1:
         return tensors[0]
-    ndim = tensors[0].ndim
-    return Join(axis % ndim if ndim else axis)(*tensors)
+    return Join(_axis(axis, tensors[0].ndim, "join"))(*tensors)
 
 
 def concatenate(tensor_list, axis: int = 0):
-    """Concatenate a list of tensors along ``axis``."""
+    """Concatenate a list of tensors along ``axis`` (``numpy.concatenate``).
+
+    Parameters
+    ----------
+    tensor_list
+        Tensors of equal rank whose other lengths agree.
+    axis
+        The axis to join along.
+
+    Returns
+    -------
+    TensorVariable
+        The joined tensor.
+    """
     return join(axis, *tensor_list)
 
 
 def stack(tensors, axis: int = 0):
-    """Stack equal-shape tensors along a new axis."""
+    """Stack equal-shape tensors along a new axis (``numpy.stack``).
+
+    Parameters
+    ----------
+    tensors
+        Tensors of equal shape (scalars give a vector).
+    axis
+        The position of the new axis in the result; negative counts from the end.
+
+    Returns
+    -------
+    TensorVariable
+        A tensor of one more dimension.
+    """
     tensors = [as_tensor_variable(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack needs at least one tensor")
     ndim = tensors[0].ndim
-    axis = axis % (ndim + 1)
+    axis = _axis(axis, ndim + 1, "stack")
     pattern = list(range(axis)) + ["x"] + list(range(axis, ndim))
     return join(axis, *[t.dimshuffle(pattern) for t in tensors])
 
 
 def split(x, splits_size, n_splits: int, axis: int = 0):
-    """Split ``x`` along ``axis`` into pieces of lengths ``splits_size``."""
+    """Split ``x`` along ``axis`` into pieces of the given lengths (Theano's ``split``).
+
+    Parameters
+    ----------
+    x
+        The tensor to split.
+    splits_size
+        The lengths of the pieces: ints, or an integer vector; they must add up to the
+        length of the axis (checked when the function runs).
+    n_splits
+        The number of pieces.
+    axis
+        The axis to split.
+
+    Returns
+    -------
+    list of TensorVariable
+        The pieces, in order.
+    """
     x = as_tensor_variable(x)
     sizes = _shape_vector(splits_size)
-    outputs = Split(n_splits, axis % x.ndim)(x, sizes)
+    outputs = Split(n_splits, _axis(axis, x.ndim, "split"))(x, sizes)
     return outputs if isinstance(outputs, list) else [outputs]
 
 
 def arange(start, stop=None, step=1, dtype=None):
-    """``numpy.arange`` as a graph; the dtype follows NumPy's for the arguments."""
+    """``numpy.arange`` as a graph.
+
+    Parameters
+    ----------
+    start, stop, step
+        Scalars or integer/float scalar variables; ``arange(n)`` counts from 0.
+    dtype
+        The output dtype. By default, as NumPy: int64 for integer arguments and float64
+        for numbers; a float32 variable among the arguments keeps the result float32.
+
+    Returns
+    -------
+    TensorVariable
+        A vector of length ``ceil((stop - start) / step)`` (0 if negative).
+    """
+    from croton.tensor.math import cast
+
     if stop is None:
         start, stop = 0, start
     if dtype is None:
-        dtype = np.result_type(*[as_tensor_variable(v).dtype if hasattr(v, "type") else v for v in (start, stop, step)])
+        described = [
+            v.dtype if isinstance(v, Variable) else np.asarray(v).item()
+            for v in (start, stop, step)
+        ]
+        dtype = np.result_type(*described)
         dtype = "int64" if dtype.kind in "biu" else dtype.name
     dtype = normalize_dtype(dtype)
-    from croton.tensor.math import cast
-
     args = [cast(as_tensor_variable(v), dtype) for v in (start, stop, step)]
     return ARange(dtype)(*args)
 
 
 def eye(n, m=None, k: int = 0, dtype=None):
-    """An ``n`` by ``m`` matrix with ones on diagonal ``k``."""
+    """An ``n`` by ``m`` matrix with ones on diagonal ``k`` and zeros elsewhere.
+
+    Parameters
+    ----------
+    n, m
+        The number of rows and of columns (``m`` defaults to ``n``); ints or integer
+        scalars.
+    k
+        The diagonal: 0 is the main one, positive above it, negative below.
+    dtype
+        The dtype; ``config.floatX`` by default.
+
+    Returns
+    -------
+    TensorVariable
+        The matrix.
+    """
     dtype = normalize_dtype("floatX" if dtype is None else dtype)
     return Eye(dtype)(n, n if m is None else m, k)
 
 
 def identity_like(x, dtype=None):
-    """An identity matrix of the shape of matrix ``x``."""
+    """An identity matrix (ones on the main diagonal) of the shape of matrix ``x``.
+
+    Parameters
+    ----------
+    x
+        A matrix.
+    dtype
+        The dtype; that of ``x`` by default.
+
+    Returns
+    -------
+    TensorVariable
+        The matrix.
+    """
     x = as_tensor_variable(x)
     return eye(x.shape[0], x.shape[1], 0, dtype or x.dtype)
 
 
 def tile(x, reps):
-    """``numpy.tile``: ``reps`` is a tuple of ints or integer scalars."""
+    """``numpy.tile``: ``x`` repeated ``reps[i]`` times along each axis ``i``.
+
+    Parameters
+    ----------
+    x
+        The tensor to tile.
+    reps
+        An int, a sequence of ints and integer scalar variables, or an integer vector
+        of static length. Shorter than ``x.ndim``, it is padded with ones on the left;
+        longer, ``x`` gets new leading axes.
+
+    Returns
+    -------
+    TensorVariable
+        The tiled tensor, of rank ``max(x.ndim, len(reps))``.
+    """
     x = as_tensor_variable(x)
+    if isinstance(reps, Variable) and reps.ndim == 1:
+        if reps.type.shape[0] is None:
+            raise ValueError(f"tile: the number of repetitions in {reps} must be known statically")
+        reps = [reps[i] for i in range(reps.type.shape[0])]
     reps = list(reps) if isinstance(reps, (list, tuple)) else [reps]
     ndim = max(x.ndim, len(reps))
     reps = [1] * (ndim - len(reps)) + reps
     x = x.dimshuffle(["x"] * (ndim - x.ndim) + list(range(x.ndim)))
     s = shape(x)
+    lengths = [s[i] if x.type.shape[i] is None else x.type.shape[i] for i in range(ndim)]
     # interleave a new axis of length reps[i] before each axis, broadcast, and merge
     pattern = []
     for i in range(ndim):
         pattern += ["x", i]
-    expanded = alloc(x.dimshuffle(pattern), *[d for i in range(ndim) for d in (reps[i], s[i])])
-    return reshape(expanded, [reps[i] * s[i] for i in range(ndim)], ndim=ndim)
+    expanded = alloc(
+        x.dimshuffle(pattern), *[d for i in range(ndim) for d in (reps[i], lengths[i])]
+    )
+    return reshape(expanded, [reps[i] * lengths[i] for i in range(ndim)], ndim=ndim)
 
 
 def repeat(x, repeats, axis=None):
-    """``numpy.repeat``: repeat elements of ``x`` along ``axis`` (flattened if None)."""
+    """``numpy.repeat``: repeat each element of ``x`` along ``axis``.
+
+    Parameters
+    ----------
+    x
+        The tensor.
+    repeats
+        An integer (scalar or scalar variable) for every element, or an integer vector
+        with one count per element along ``axis``.
+    axis
+        The axis; None repeats the elements of the flattened tensor.
+
+    Returns
+    -------
+    TensorVariable
+        The repeated tensor.
+    """
     x = as_tensor_variable(x)
     if axis is None:
         x = flatten(x)
         axis = 0
-    return Repeat(axis % x.ndim)(x, repeats)
+    return Repeat(_axis(axis, x.ndim, "repeat"))(x, repeats)
 
 
+def shape_padaxis(x, axis: int):
+    """``x`` with a new axis of length 1 at ``axis`` (Theano's ``shape_padaxis``).
+
+    Parameters
+    ----------
+    x
+        The tensor.
+    axis
+        The position of the new axis in the result; negative counts from the end.
+
+    Returns
+    -------
+    TensorVariable
+        A view of ``x`` with one more, broadcastable, dimension.
+    """
+    x = as_tensor_variable(x)
+    axis = _axis(axis, x.ndim + 1, "shape_padaxis")
+    return x.dimshuffle(list(range(axis)) + ["x"] + list(range(axis, x.ndim)))
+
+
+def shape_padleft(x, n_ones: int = 1):
+    """``x`` with ``n_ones`` new leading axes of length 1.
+
+    Parameters
+    ----------
+    x
+        The tensor.
+    n_ones
+        How many axes to add.
+
+    Returns
+    -------
+    TensorVariable
+        A view of ``x`` with broadcastable leading axes.
+    """
+    x = as_tensor_variable(x)
+    return x.dimshuffle(["x"] * n_ones + list(range(x.ndim)))
+
+
+def shape_padright(x, n_ones: int = 1):
+    """``x`` with ``n_ones`` new trailing axes of length 1.
+
+    Parameters
+    ----------
+    x
+        The tensor.
+    n_ones
+        How many axes to add.
+
+    Returns
+    -------
+    TensorVariable
+        A view of ``x`` with broadcastable trailing axes.
+    """
+    x = as_tensor_variable(x)
+    return x.dimshuffle(list(range(x.ndim)) + ["x"] * n_ones)
+
+
+def horizontal_stack(*tensors):
+    """Join matrices side by side (along axis 1), or vectors end to end, as ``numpy.hstack``.
+
+    Parameters
+    ----------
+    *tensors
+        Matrices with equal numbers of rows, or vectors.
+
+    Returns
+    -------
+    TensorVariable
+        The joined tensor.
+    """
+    tensors = [as_tensor_variable(t) for t in tensors]
+    return join(1 if tensors[0].ndim > 1 else 0, *tensors)
+
+
+def vertical_stack(*tensors):
+    """Join matrices one above the other (along axis 0), as ``numpy.vstack``.
+
+    Parameters
+    ----------
+    *tensors
+        Matrices with equal numbers of columns; vectors count as one-row matrices.
+
+    Returns
+    -------
+    TensorVariable
+        The joined matrix.
+    """
+    tensors = [as_tensor_variable(t) for t in tensors]
+    return join(0, *[t.dimshuffle("x", 0) if t.ndim == 1 else t for t in tensors])
+
+
+def roll(x, shift, axis: int | None = None):
+    """``numpy.roll``: elements of ``x`` shifted cyclically by ``shift`` along ``axis``.
+
+    Parameters
+    ----------
+    x
+        The tensor.
+    shift
+        The number of places (an int or integer scalar; negative shifts backwards).
+    axis
+        The axis; None rolls the flattened tensor and restores the shape.
+
+    Returns
+    -------
+    TensorVariable
+        The rolled tensor.
+    """
+    x = as_tensor_variable(x)
+    if axis is None:
+        flat = roll(x.flatten(), shift, 0) if x.ndim else x
+        return flat.reshape(shape(x), ndim=x.ndim) if x.ndim else flat
+    axis = _axis(axis, x.ndim, "roll")
+    length = x.shape[axis]
+    cut = length - as_tensor_variable(shift) % length
+    head = [slice(None)] * axis + [slice(cut, None)]
+    tail = [slice(None)] * axis + [slice(None, cut)]
+    return join(axis, x[tuple(head)], x[tuple(tail)])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from croton.graph.basic import Variable
+from croton.ops.elemwise import DimShuffle
 from croton.ops.subtensor import SYMBOLIC, IncSubtensor, Subtensor
 from croton.tensor.variable import as_tensor_variable, constant
 
@@ -27,19 +28,27 @@ def _entry(item, x, axis, inputs):
     if isinstance(item, (int, np.integer)):
         length = x.type.shape[axis] if axis < x.ndim else None
         if axis >= x.ndim or length is not None and not -length <= item < length:
-            raise IndexError(f"index {item} is out of bounds for axis {axis} of {x} (static shape {x.type.shape})")
+            raise IndexError(
+                f"index {item} is out of bounds for axis {axis} of {x} "
+                f"(static shape {x.type.shape})"
+            )
         return ("int", int(item)), 1
     if not isinstance(item, Variable):
         item = np.asarray(item)
         if item.dtype == object or item.dtype.kind not in "biu":
-            raise IndexError(f"only integers, slices, None, Ellipsis and integer or boolean arrays are valid indices, got {item!r}")
+            raise IndexError(
+                "only integers, slices, None, Ellipsis and integer or boolean arrays are "
+                f"valid indices, got {item!r}"
+            )
         item = constant(item)
     item = as_tensor_variable(item)
     if item.dtype == "bool":
         inputs.append(item)
         return ("mask",), item.ndim
     if not item.dtype.startswith(("int", "uint")):
-        raise IndexError(f"index {item} has dtype {item.dtype}; indices must be integers or booleans")
+        raise IndexError(
+            f"index {item} has dtype {item.dtype}; indices must be integers or booleans"
+        )
     inputs.append(item)
     if item.ndim == 0:
         return ("int", SYMBOLIC), 1
@@ -47,62 +56,133 @@ def _entry(item, x, axis, inputs):
 
 
 def _normalize(index, ndim):
+    """``index`` as a tuple with array-likes converted and the ellipsis expanded."""
     if not isinstance(index, tuple):
         index = (index,)
-    if sum(1 for i in index if i is Ellipsis) > 1:
+    converted = []
+    for item in index:
+        if (
+            item is None
+            or item is Ellipsis
+            or isinstance(item, (slice, Variable, int, np.integer, bool, np.bool_))
+        ):
+            converted.append(item)
+        else:
+            array = np.asarray(item)
+            if array.size == 0 and array.dtype.kind == "f":  # NumPy reads [] as no integers
+                array = array.astype("int64")
+            converted.append(array)
+    index = tuple(converted)
+    ellipses = [i for i, item in enumerate(index) if item is Ellipsis]
+    if len(ellipses) > 1:
         raise IndexError("an index can only have a single ellipsis")
     consumed = 0
     for item in index:
         if item is None or item is Ellipsis:
             continue
-        if isinstance(item, Variable) and item.dtype == "bool":
-            consumed += item.ndim
-        elif isinstance(item, np.ndarray) and item.dtype == bool:
+        if isinstance(item, (Variable, np.ndarray)) and item.dtype == "bool":
             consumed += item.ndim
         else:
             consumed += 1
-    if Ellipsis in [i for i in index if not isinstance(i, (Variable, np.ndarray))]:
-        position = next(i for i, v in enumerate(index) if v is Ellipsis)
+    if ellipses:
+        position = ellipses[0]
         fill = (slice(None),) * max(ndim - consumed, 0)
         index = index[:position] + fill + index[position + 1 :]
     return index
 
 
+def _output_labels(spec, slots, rest: int) -> list:
+    """Labels of the output axes of an index, in NumPy's order.
+
+    ``slots`` has one entry per index item: ``"slice"``, ``"none"``, ``"int"`` or an
+    advanced entry (``("adv", ndim)``). Each slice, None and trailing axis gets its own
+    label; the advanced block gets one label per dimension of the broadcast indices.
+    Adjacent advanced indices keep their place; separated ones go first.
+    """
+    advanced = [i for i, slot in enumerate(slots) if isinstance(slot, tuple)]
+    has_array = bool(advanced)
+    if has_array:
+        advanced = [i for i, slot in enumerate(slots) if isinstance(slot, tuple) or slot == "int"]
+    width = max((slot[1] for slot in slots if isinstance(slot, tuple)), default=0)
+    block = [("adv", k) for k in range(width)]
+    basics = []
+    for i, slot in enumerate(slots):
+        if slot in ("slice", "none"):
+            basics.append((slot, i))
+    trailing = [("rest", k) for k in range(rest)]
+    if not has_array:
+        return basics + trailing
+    first, last = advanced[0], advanced[-1]
+    if advanced == list(range(first, last + 1)):
+        before = [b for b in basics if b[1] < first]
+        after = [b for b in basics if b[1] > last]
+        return before + block + after + trailing
+    return block + basics + trailing
+
+
 def getitem(x, index):
-    """``x[index]`` with NumPy's rules: slices, ints, None, Ellipsis, int and bool arrays."""
+    """``x[index]`` with NumPy's rules.
+
+    Parameters
+    ----------
+    x
+        The tensor to index.
+    index
+        Slices (with constant or symbolic bounds), integers, None, Ellipsis, and integer
+        or boolean arrays, alone or in a tuple.
+
+    Returns
+    -------
+    TensorVariable
+        A `Subtensor` node's output (a view for basic indices), followed by a
+        `DimShuffle` where None adds axes.
+    """
     x = as_tensor_variable(x)
     index = _normalize(index, x.ndim)
-    spec, inputs, new_axes = [], [], []
-    axis = out_axis = 0
+    spec, inputs, slots, kept_slots = [], [], [], []
+    axis = 0
     for item in index:
         if item is None:
-            new_axes.append(out_axis)
-            out_axis += 1
+            slots.append("none")
             continue
         entry, width = _entry(item, x, axis, inputs)
         spec.append(entry)
         axis += width
-        out_axis += 0 if entry[0] == "int" else 1
+        if entry[0] == "slice":
+            slot = "slice"
+        elif entry[0] == "int":
+            slot = "int"
+        else:
+            slot = ("adv", inputs[-1].ndim if entry[0] == "array" else 1)
+        slots.append(slot)
+        kept_slots.append(slot)
     if axis > x.ndim:
-        raise IndexError(f"too many indices for {x}: it has {x.ndim} dimensions, {axis} were indexed")
-    advanced = any(e[0] in ("array", "mask") for e in spec)
-    if new_axes and advanced:
-        raise IndexError("None (newaxis) together with array indices is not supported; use dimshuffle")
-    out = Subtensor(spec)(x, *inputs) if spec else x
-    if new_axes:
-        pattern, j = [], 0
-        for position in range(out.ndim + len(new_axes)):
-            if position in new_axes:
-                pattern.append("x")
-            else:
-                pattern.append(j)
-                j += 1
-        out = out.dimshuffle(pattern)
-    return out
+        raise IndexError(
+            f"too many indices for {x}: it has {x.ndim} dimensions, {axis} were indexed"
+        )
+    if not spec and "none" in slots:
+        out = x
+    else:
+        out = Subtensor(spec)(x, *inputs)
+    if "none" not in slots:
+        return out
+    rest = x.ndim - axis
+    positions = [i for i, slot in enumerate(slots) if slot != "none"]
+    relabel = {("slice", j): ("slice", positions[j]) for j in range(len(positions))}
+    inner = [relabel.get(label, label) for label in _output_labels(spec, kept_slots, rest)]
+    full = _output_labels(spec, slots, rest)
+    pattern = ["x" if label[0] == "none" else inner.index(label) for label in full]
+    return out.dimshuffle(pattern)
 
 
 def _incsubtensor(x_indexed, y, set_instead_of_inc: bool, what: str):
     node = getattr(x_indexed, "owner", None)
+    if node is not None and isinstance(node.op, DimShuffle) and not node.op.dropped:
+        y = _undo_dimshuffle(node.op, as_tensor_variable(y))
+        x_indexed = node.inputs[0]
+        node = x_indexed.owner
+        if node is None or not isinstance(node.op, Subtensor):
+            return IncSubtensor((), set_instead_of_inc)(x_indexed, y)
     if node is None or not isinstance(node.op, Subtensor):
         raise TypeError(
             f"{what} needs an indexed variable such as x[1:3] or x[idx] as its first "
@@ -112,21 +192,73 @@ def _incsubtensor(x_indexed, y, set_instead_of_inc: bool, what: str):
     return IncSubtensor(node.op.spec, set_instead_of_inc)(x, y, *index)
 
 
+def _undo_dimshuffle(op: DimShuffle, y):
+    """``y``, given in the layout of ``op``'s output, moved to the layout of its input."""
+    from croton.tensor.shape import addbroadcast
+
+    ndim = len(op.new_order)
+    if y.ndim > ndim:
+        raise ValueError(f"the value {y} has {y.ndim} dimensions; the selection has {ndim}")
+    y = y.dimshuffle(["x"] * (ndim - y.ndim) + list(range(y.ndim)))
+    inserted = [i for i, d in enumerate(op.new_order) if d == "x"]
+    y = addbroadcast(y, *inserted)
+    return y.dimshuffle([op.new_order.index(axis) for axis in range(op.input_ndim)])
+
+
 def set_subtensor(x_indexed, y):
-    """A copy of ``x`` with the selection ``x_indexed = x[index]`` replaced by ``y``."""
+    """A copy of ``x`` with the selection ``x_indexed = x[index]`` replaced by ``y``.
+
+    Parameters
+    ----------
+    x_indexed
+        An indexed tensor, ``x[index]``, with any index `getitem` takes.
+    y
+        The new values; broadcast to the selection's shape and cast to ``x``'s dtype.
+
+    Returns
+    -------
+    TensorVariable
+        The updated copy of ``x``. With repeated integer indices, the last value wins.
+    """
     return _incsubtensor(x_indexed, y, True, "set_subtensor")
 
 
 def inc_subtensor(x_indexed, y):
-    """A copy of ``x`` with ``y`` added to the selection ``x[index]``.
+    """A copy of ``x`` with ``y`` added to the selection ``x_indexed = x[index]``.
 
-    With integer-array indices, repeated indices accumulate.
+    Parameters
+    ----------
+    x_indexed
+        An indexed tensor, ``x[index]``, with any index `getitem` takes.
+    y
+        The increments; broadcast to the selection's shape and cast to ``x``'s dtype.
+
+    Returns
+    -------
+    TensorVariable
+        The updated copy of ``x``. Increments at repeated integer indices accumulate,
+        as ``numpy.add.at``.
     """
     return _incsubtensor(x_indexed, y, False, "inc_subtensor")
 
 
 def take(a, indices, axis=None):
-    """``numpy.take``: elements of ``a`` at ``indices`` along ``axis``."""
+    """``numpy.take``: the elements of ``a`` at ``indices`` along ``axis``.
+
+    Parameters
+    ----------
+    a
+        The tensor.
+    indices
+        Integer indices (any shape).
+    axis
+        The axis; None takes from the flattened tensor.
+
+    Returns
+    -------
+    TensorVariable
+        ``a[..., indices, ...]`` with the index at ``axis``.
+    """
     a = as_tensor_variable(a)
     if axis is None:
         return a.flatten()[indices]

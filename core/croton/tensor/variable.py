@@ -144,32 +144,39 @@ class _TensorOperators:
     # -- attributes --------------------------------------------------------------------
     @property
     def ndim(self) -> int:
+        """The number of dimensions."""
         return self.type.ndim
 
     @property
     def dtype(self) -> str:
+        """The dtype's name, e.g. ``'float64'``."""
         return self.type.dtype
 
     @property
     def broadcastable(self) -> tuple[bool, ...]:
+        """Theano's broadcastable pattern: True where the static length is 1."""
         return self.type.broadcastable
 
     @property
     def shape(self):
+        """The shape as a symbolic int64 vector (``x.shape[0]`` is a scalar)."""
         from croton.tensor.shape import shape
 
         return shape(self)
 
     @property
     def size(self):
+        """The number of elements, as a symbolic int64 scalar."""
         return _m().prod(self.shape)
 
     @property
     def T(self):
+        """The transpose: the axes in reverse order."""
         return self.transpose()
 
     # -- methods -----------------------------------------------------------------------
     def dimshuffle(self, *pattern):
+        """Reorder axes, insert broadcastable ones (``'x'``) and drop length-1 ones."""
         from croton.ops.elemwise import DimShuffle
 
         if len(pattern) == 1 and isinstance(pattern[0], (list, tuple)):
@@ -177,77 +184,101 @@ class _TensorOperators:
         return DimShuffle(self.ndim, pattern)(self)
 
     def transpose(self, *axes):
+        """Permute the axes (reversed when none are given); negative axes count from the end."""
         if len(axes) == 1 and isinstance(axes[0], (list, tuple)):
             axes = tuple(axes[0])
         if not axes:
             axes = tuple(reversed(range(self.ndim)))
-        return self.dimshuffle(axes)
+        if len(axes) != self.ndim:
+            raise ValueError(
+                f"transpose of {self}: axes {axes} do not match its {self.ndim} dimensions"
+            )
+        return self.dimshuffle([a + self.ndim if isinstance(a, int) and a < 0 else a for a in axes])
 
     def swapaxes(self, axis1: int, axis2: int):
+        """Exchange two axes."""
         order = list(range(self.ndim))
         order[axis1], order[axis2] = order[axis2], order[axis1]
         return self.dimshuffle(order)
 
     def reshape(self, shape, ndim: int | None = None):
+        """A new shape with the same elements; see `croton.tensor.reshape`."""
         from croton.tensor.shape import reshape
 
         return reshape(self, shape, ndim=ndim)
 
     def flatten(self, ndim: int = 1):
+        """Collapse the trailing axes so ``ndim`` remain; see `croton.tensor.flatten`."""
         from croton.tensor.shape import flatten
 
         return flatten(self, ndim)
 
     def ravel(self):
+        """The elements as a vector."""
         return self.flatten()
 
     def squeeze(self, axis=None):
+        """Drop axes of length 1; see `croton.tensor.squeeze`."""
         from croton.tensor.shape import squeeze
 
         return squeeze(self, axis)
 
     def astype(self, dtype):
+        """The elements converted to ``dtype``."""
         return _m().cast(self, dtype)
 
     def dot(self, other):
+        """``numpy.dot`` of this tensor and ``other``."""
         from croton.tensor.blas import dot
 
         return dot(self, other)
 
     def sum(self, axis=None, dtype=None, keepdims: bool = False, acc_dtype=None):
+        """Sum over ``axis`` (all axes by default)."""
         return _m().sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
 
     def prod(self, axis=None, dtype=None, keepdims: bool = False, acc_dtype=None):
+        """Product over ``axis``."""
         return _m().prod(self, axis=axis, dtype=dtype, keepdims=keepdims)
 
     def mean(self, axis=None, dtype=None, keepdims: bool = False, acc_dtype=None):
+        """Arithmetic mean over ``axis``."""
         return _m().mean(self, axis=axis, dtype=dtype, keepdims=keepdims)
 
     def var(self, axis=None, ddof: int = 0, keepdims: bool = False):
+        """Variance over ``axis``."""
         return _m().var(self, axis=axis, ddof=ddof, keepdims=keepdims)
 
     def std(self, axis=None, ddof: int = 0, keepdims: bool = False):
+        """Standard deviation over ``axis``."""
         return _m().std(self, axis=axis, ddof=ddof, keepdims=keepdims)
 
     def max(self, axis=None, keepdims: bool = False):
+        """Largest element over ``axis``."""
         return _m().max(self, axis=axis, keepdims=keepdims)
 
     def min(self, axis=None, keepdims: bool = False):
+        """Smallest element over ``axis``."""
         return _m().min(self, axis=axis, keepdims=keepdims)
 
     def argmax(self, axis=None, keepdims: bool = False):
+        """Index of the largest element along ``axis`` (of the flattened tensor by default)."""
         return _m().argmax(self, axis=axis, keepdims=keepdims)
 
     def argmin(self, axis=None, keepdims: bool = False):
+        """Index of the smallest element along ``axis`` (of the flattened tensor by default)."""
         return _m().argmin(self, axis=axis, keepdims=keepdims)
 
     def all(self, axis=None, keepdims: bool = False):
+        """True where every element over ``axis`` is non-zero."""
         return _m().all(self, axis=axis, keepdims=keepdims)
 
     def any(self, axis=None, keepdims: bool = False):
+        """True where some element over ``axis`` is non-zero."""
         return _m().any(self, axis=axis, keepdims=keepdims)
 
     def norm(self, L=2, axis=None, keepdims: bool = False):
+        """The ``L``-norm over ``axis`` (all elements by default): ``sum(abs(x)**L)**(1/L)``."""
         tm = _m()
         if L == 1:
             return tm.sum(tm.abs(self), axis=axis, keepdims=keepdims)
@@ -256,30 +287,37 @@ class _TensorOperators:
         return tm.sum(tm.abs(self) ** L, axis=axis, keepdims=keepdims) ** (1.0 / L)
 
     def clip(self, a_min, a_max):
+        """The elements limited to ``[a_min, a_max]``."""
         return _m().clip(self, a_min, a_max)
 
     def round(self, mode: str | None = None):
+        """Round to the nearest integer; see `croton.tensor.round`."""
         return _m().round(self, mode)
 
     def repeat(self, repeats, axis=None):
+        """``numpy.repeat``: repeat elements along ``axis`` (of the flattened tensor if None)."""
         from croton.tensor.shape import repeat
 
         return repeat(self, repeats, axis)
 
     def copy(self, name=None):
+        """A copy of this tensor (a new variable of the same value)."""
         return _m().identity(self, name=name)
 
     def zeros_like(self, dtype=None):
+        """Zeros of this shape (and dtype, by default)."""
         from croton.tensor.shape import zeros_like
 
         return zeros_like(self, dtype)
 
     def ones_like(self, dtype=None):
+        """Ones of this shape (and dtype, by default)."""
         from croton.tensor.shape import ones_like
 
         return ones_like(self, dtype)
 
     def nonzero_values(self):
+        """The non-zero elements, as a vector."""
         return self[_m().neq(self, 0)]
 
 
@@ -292,6 +330,7 @@ class TensorConstant(_TensorOperators, Constant):
 
     @property
     def value(self) -> np.ndarray:
+        """The constant's data."""
         return self.data
 
 
