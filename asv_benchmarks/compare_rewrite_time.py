@@ -69,7 +69,7 @@ def pytensor_rewrite_time() -> tuple[float, int, int] | None:
     probabilities = pt.special.softmax(pt.dot(hidden, W2) + b2, axis=-1)
     cost = -pt.log(probabilities[pt.arange(y.shape[0]), y]).mean()
     updates = []
-    for param, gradient in zip(params, pytensor.grad(cost, params)):
+    for param, gradient in zip(params, pytensor.grad(cost, params), strict=True):
         velocity = pytensor.shared(np.zeros_like(param.get_value()))
         new_velocity = 0.9 * velocity - 0.1 * gradient
         updates += [(velocity, new_velocity), (param, param + new_velocity)]
@@ -90,7 +90,9 @@ def pytensor_rewrite_time() -> tuple[float, int, int] | None:
 
 
 def main() -> None:
-    print(f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    )
     rows = [("croton", croton_rewrite_time()), ("PyTensor", pytensor_rewrite_time())]
     print(f"{'library':<10} {'rewrite (ms)':>13} {'nodes before':>13} {'nodes after':>12}")
     for name, result in rows:

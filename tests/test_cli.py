@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pytest
+
 from croton.cli import main
 from croton.demo import make_spirals
 

@@ -7,6 +7,7 @@ for a multi-output node).
 from __future__ import annotations
 
 import numpy as np
+
 from croton.backend import LoweringRegistry
 from croton.ops.blas import Dot, Gemm, Matmul
 from croton.ops.composite import Composite
@@ -14,9 +15,8 @@ from croton.ops.elemwise import DimShuffle, Elemwise
 from croton.ops.map import Map
 from croton.ops.nnet import CrossEntropySoftmax, LogSoftmax, Softmax
 from croton.ops.reduce import Argmax, Reduce
-from croton.ops.shape import ARange, Alloc, Eye, Join, Repeat, Reshape, Shape, SpecifyShape, Split
+from croton.ops.shape import Alloc, ARange, Eye, Join, Repeat, Reshape, Shape, SpecifyShape, Split
 from croton.ops.subtensor import IncSubtensor, Subtensor, build_index
-
 from croton_numpy.scalar_kernels import SCALAR_KERNELS
 
 registry = LoweringRegistry("numpy")
@@ -70,7 +70,11 @@ def composite_function(composite: Composite):
         values = []
         for function, args, dtype in steps:
             arguments = [
-                inputs[a[1]] if a[0] == "input" else values[a[1]] if a[0] == "step" else np.asarray(a[1], dtype=a[2])
+                inputs[a[1]]
+                if a[0] == "input"
+                else values[a[1]]
+                if a[0] == "step"
+                else np.asarray(a[1], dtype=a[2])
                 for a in args
             ]
             result = arguments[0].astype(dtype) if function is None else function(*arguments)
@@ -128,7 +132,14 @@ def _dimshuffle(op, node):
     return kernel
 
 
-_REDUCERS = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min, "all": np.all, "any": np.any}
+_REDUCERS = {
+    "sum": np.sum,
+    "prod": np.prod,
+    "max": np.max,
+    "min": np.min,
+    "all": np.all,
+    "any": np.any,
+}
 
 
 @lowers(Reduce)
@@ -240,7 +251,9 @@ def _logsoftmax(op, node):
 def _crossentropy_softmax(op, node):
     def kernel(x, y):
         if y.size and (y.min() < -x.shape[1] or y.max() >= x.shape[1]):
-            raise IndexError(f"target classes {y.min()}..{y.max()} out of range for {x.shape[1]} classes")
+            raise IndexError(
+                f"target classes {y.min()}..{y.max()} out of range for {x.shape[1]} classes"
+            )
         shifted = x - np.max(x, axis=1, keepdims=True)
         log_probabilities = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
         return -log_probabilities[np.arange(x.shape[0]), y]

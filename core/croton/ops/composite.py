@@ -71,10 +71,10 @@ class Composite(ScalarOp):
 
     def expand(self, inputs):
         """The unfused elementwise graph of this program applied to tensor ``inputs``."""
+        import numpy as np
+
         from croton.tensor.math import _apply, cast
         from croton.tensor.variable import constant
-
-        import numpy as np
 
         values = []
         for op, args, dtype in self.program:

@@ -62,7 +62,10 @@ class CrossEntropySoftmax(Op):
 
         x, y = as_tensor_variable(x), as_tensor_variable(y)
         if x.ndim != 2 or y.ndim != 1 or not y.dtype.startswith(("int", "uint")):
-            raise TypeError(f"CrossEntropySoftmax takes a matrix of logits and integer targets, got {x.type}, {y.type}")
+            raise TypeError(
+                "CrossEntropySoftmax takes a matrix of logits and integer targets, "
+                f"got {x.type}, {y.type}"
+            )
         if not x.dtype.startswith("float"):
             raise TypeError(f"CrossEntropySoftmax needs floating-point logits, got {x.dtype}")
         return Apply(self, [x, y], [TensorType(x.dtype, shape=(x.type.shape[0],))()])

@@ -50,7 +50,12 @@ def passes_for(mode: str, backend=None) -> list:
         return []
     if mode == "FAST_COMPILE":
         return [merge_pass, canonicalize.cheap_pass]
-    passes = [merge_pass, canonicalize.canonicalize_pass, stabilize.stabilize_pass, canonicalize.canonicalize_pass]
+    passes = [
+        merge_pass,
+        canonicalize.canonicalize_pass,
+        stabilize.stabilize_pass,
+        canonicalize.canonicalize_pass,
+    ]
     passes += [specialize.specialize_pass, fuse.fuse_pass]
     if backend is not None:
         passes += list(backend.rewrite_passes())
@@ -70,7 +75,9 @@ def effective_mode(mode: str) -> str:
     return mode
 
 
-def rewrite_graph(fgraph, mode: str = "FAST_RUN", backend=None, profile: bool = False) -> RewriteStats:
+def rewrite_graph(
+    fgraph, mode: str = "FAST_RUN", backend=None, profile: bool = False
+) -> RewriteStats:
     """Rewrite ``fgraph`` in place for ``mode`` and ``backend``; returns the statistics."""
     from croton.config import config
 

@@ -28,7 +28,9 @@ def _is_elemwise(node: Apply | None) -> bool:
 
 def _same_iteration_space(var: Variable, out: Variable) -> bool:
     """True if ``var`` has one element per element of ``out`` (no broadcasting)."""
-    return var.ndim == out.ndim and all((a == 1) == (b == 1) for a, b in zip(var.type.shape, out.type.shape))
+    return var.ndim == out.ndim and all(
+        (a == 1) == (b == 1) for a, b in zip(var.type.shape, out.type.shape)
+    )
 
 
 def _scalar_literal(var: Variable):
@@ -40,7 +42,9 @@ def _scalar_literal(var: Variable):
     return value
 
 
-def _group(fgraph: FunctionGraph, root: Apply, taken: set[int], position: dict[int, int]) -> list[Apply]:
+def _group(
+    fgraph: FunctionGraph, root: Apply, taken: set[int], position: dict[int, int]
+) -> list[Apply]:
     """The elementwise nodes that can fuse into ``root``, in topological order."""
     out = root.outputs[0]
     members = {id(root): root}
@@ -132,7 +136,11 @@ def fuse_elementwise(fgraph: FunctionGraph, stats: RewriteStats) -> None:
 def fuse_reduction_prologue(fgraph: FunctionGraph, stats: RewriteStats) -> None:
     """sum(f(x, y)) -> one Reduce that applies f while it reduces."""
     for node in fgraph.toposort():
-        if not isinstance(node.op, Reduce) or node.op.prologue is not None or node not in fgraph.apply_nodes:
+        if (
+            not isinstance(node.op, Reduce)
+            or node.op.prologue is not None
+            or node not in fgraph.apply_nodes
+        ):
             continue
         (var,) = node.inputs
         producer = var.owner
@@ -147,7 +155,9 @@ def fuse_reduction_prologue(fgraph: FunctionGraph, stats: RewriteStats) -> None:
             composite, inputs = _composite_for([producer])
         if len(inputs) > MAX_FUSED_INPUTS:
             continue
-        fused = Reduce(node.op.kind, node.op.axis, node.outputs[0].dtype, prologue=composite)(*inputs)
+        fused = Reduce(node.op.kind, node.op.axis, node.outputs[0].dtype, prologue=composite)(
+            *inputs
+        )
         fgraph.replace(node.outputs[0], fused, reason="fuse_reduction")
         stats.fired["fuse_reduction_prologue"] += 1
 
