@@ -41,17 +41,18 @@ def _depends_on(nodes, sources: Sequence[Variable]) -> set[int]:
     return dependent
 
 
-def _backpropagate(seeds: dict, wrt: Sequence[Variable], consider_constant=()) -> dict[int, Variable]:
+def _backpropagate(seeds: dict, wrt: Sequence[Variable], consider_constant=()) -> tuple[dict, set]:
     """Accumulate gradients from ``seeds`` (variable -> gradient) back to ``wrt``.
 
     Returns a map from ``id(variable)`` to its total gradient, for the variables on a
-    path from ``wrt`` to the seeds.
+    path from ``wrt`` to the seeds, and the ids of every variable the seeds depend on.
     """
     from croton.tensor.math import add
 
     stop = list(consider_constant) + list(wrt)
     nodes = toposort(list(seeds), stop_at=stop)
     on_path = _depends_on(nodes, wrt)
+    connected = {id(v) for node in nodes for v in node.inputs} | {id(v) for v in seeds}
     grads: dict[int, Variable] = {}
     for var, g in seeds.items():
         grads[id(var)] = g if id(var) not in grads else add(grads[id(var)], g)
@@ -64,10 +65,14 @@ def _backpropagate(seeds: dict, wrt: Sequence[Variable], consider_constant=()) -
         output_grads = [grads.get(id(o)) for o in node.outputs]
         if all(g is None for g in output_grads):
             continue
-        output_grads = [o.zeros_like() if g is None else g for o, g in zip(node.outputs, output_grads)]
+        output_grads = [
+            o.zeros_like() if g is None else g for o, g in zip(node.outputs, output_grads)
+        ]
         input_grads = node.op.L_op(node.inputs, node.outputs, output_grads)
         if len(input_grads) != len(node.inputs):
-            raise ValueError(f"{node.op}.L_op returned {len(input_grads)} gradients for {len(node.inputs)} inputs")
+            raise ValueError(
+                f"{node.op}.L_op returned {len(input_grads)} gradients for {len(node.inputs)} inputs"
+            )
         for var, g in zip(node.inputs, input_grads):
             if g is None or id(var) not in on_path or id(var) in constant_ids or _is_discrete(var):
                 continue
@@ -77,10 +82,16 @@ def _backpropagate(seeds: dict, wrt: Sequence[Variable], consider_constant=()) -
                     f"{node.op}.L_op gave a {g.ndim}-d gradient for the {var.ndim}-d input {var}"
                 )
             grads[id(var)] = g if id(var) not in grads else add(grads[id(var)], g)
-    return grads
+    return grads, connected
 
 
-def _finish(var: Variable, g: Variable | None, disconnected_inputs: str, return_disconnected: str):
+def _finish(
+    var: Variable,
+    g: Variable | None,
+    connected: bool,
+    disconnected_inputs: str,
+    return_disconnected: str,
+):
     from croton.tensor.math import cast
     from croton.tensor.shape import zeros_like
 
@@ -88,6 +99,9 @@ def _finish(var: Variable, g: Variable | None, disconnected_inputs: str, return_
         from croton.config import config
 
         return zeros_like(var, dtype=config.floatX)
+    if g is None and connected:
+        # the cost depends on var only through piecewise-constant or integer steps
+        return zeros_like(var)
     if g is None:
         message = (
             f"grad was asked for the gradient with respect to {var}, which the cost does not "
@@ -99,9 +113,32 @@ def _finish(var: Variable, g: Variable | None, disconnected_inputs: str, return_
         if disconnected_inputs == "warn":
             warnings.warn(message, stacklevel=3)
         elif disconnected_inputs != "ignore":
-            raise ValueError(f"disconnected_inputs must be 'raise', 'warn' or 'ignore', got {disconnected_inputs!r}")
+            raise ValueError(
+                f"disconnected_inputs must be 'raise', 'warn' or 'ignore', got {disconnected_inputs!r}"
+            )
         return None if return_disconnected in ("none", "None", None) else zeros_like(var)
     return g if g.dtype == var.dtype else cast(g, var.dtype)
+
+
+def stabilized(cost: Variable, wrt: Sequence[Variable]) -> Variable:
+    """A copy of ``cost``'s graph with the ``stabilize`` rewrites applied.
+
+    ``grad`` differentiates this copy, so the gradient of ``log(sigmoid(x))`` is built
+    from ``softplus`` and stays finite where the naive gradient is ``inf * 0``. The
+    copy shares the graph's inputs; compilation merges it with the original. The
+    graph is left as it is when a ``wrt`` is an intermediate result, which the
+    rewrites could remove.
+    """
+    from croton.graph.fgraph import FunctionGraph
+    from croton.graph.traversal import clone_graph, free_inputs
+    from croton.rewrite.stabilize import stabilize_pass
+
+    if any(w.owner is not None for w in wrt):
+        return cost
+    _, (copy,), _ = clone_graph([], [cost])
+    fgraph = FunctionGraph(free_inputs([copy]), [copy], clone=False)
+    stabilize_pass(fgraph)
+    return fgraph.outputs[0]
 
 
 def grad(
@@ -153,8 +190,14 @@ def grad(
         seeds[var] = g
     if not seeds:
         raise ValueError("grad needs a cost or known_grads")
-    grads = _backpropagate(seeds, wrt_list, consider_constant or ())
-    result = [_finish(w, grads.get(id(w)), disconnected_inputs, return_disconnected) for w in wrt_list]
+    if cost is not None and not known_grads and not consider_constant:
+        stable = stabilized(cost, wrt_list)
+        seeds = {stable: seeds[cost]}
+    grads, connected = _backpropagate(seeds, wrt_list, consider_constant or ())
+    result = [
+        _finish(w, grads.get(id(w)), id(w) in connected, disconnected_inputs, return_disconnected)
+        for w in wrt_list
+    ]
     if add_names and cost is not None and cost.name:
         for w, g in zip(wrt_list, result):
             if g is not None and g.name is None and w.name:
@@ -169,7 +212,9 @@ def Lop(f, wrt, eval_points, consider_constant=None, disconnected_inputs: str = 
     if len(points) != len(f_list):
         raise ValueError(f"Lop: {len(f_list)} outputs but {len(points)} eval_points")
     known = dict(zip(f_list, points))
-    return grad(None, wrt, consider_constant, disconnected_inputs=disconnected_inputs, known_grads=known)
+    return grad(
+        None, wrt, consider_constant, disconnected_inputs=disconnected_inputs, known_grads=known
+    )
 
 
 def Rop(f, wrt, eval_points, disconnected_outputs: str = "ignore"):
@@ -218,7 +263,11 @@ def jacobian(expression, wrt, consider_constant=None, disconnected_inputs: str =
     rows = grad(None, wrt_list, consider_constant, disconnected_inputs, known_grads={flat: seed})
     jacobians = map_over_index(index, flat.shape[0], rows)
     jacobians = [
-        j.reshape(tuple(expression.shape[i] for i in range(expression.ndim)) + tuple(w.shape[i] for i in range(w.ndim)), ndim=expression.ndim + w.ndim)
+        j.reshape(
+            tuple(expression.shape[i] for i in range(expression.ndim))
+            + tuple(w.shape[i] for i in range(w.ndim)),
+            ndim=expression.ndim + w.ndim,
+        )
         if expression.ndim > 1
         else j
         for j, w in zip(jacobians, wrt_list)
@@ -273,7 +322,9 @@ def verify_grad(
     pt = [np.array(p) for p in pt]
     for i, p in enumerate(pt):
         if not p.dtype.name.startswith("float"):
-            raise TypeError(f"verify_grad: point {i} has dtype {p.dtype}; pass floating-point arrays")
+            raise TypeError(
+                f"verify_grad: point {i} has dtype {p.dtype}; pass floating-point arrays"
+            )
     inputs = [TensorType(p.dtype.name, shape=p.shape)(f"input{i}") for i, p in enumerate(pt)]
     output = as_tensor_variable(fun(*inputs))
     dtype = output.dtype
@@ -283,9 +334,15 @@ def verify_grad(
     projection = TensorType(dtype, shape=[None] * output.ndim)("projection")
     cost = tsum(output * projection)
     grads = grad(cost, inputs, disconnected_inputs="ignore")
-    f_cost = function(inputs + [projection], cost, mode=mode, backend=backend, on_unused_input="ignore")
-    f_grad = function(inputs + [projection], grads, mode=mode, backend=backend, on_unused_input="ignore")
-    out_shape = function(inputs, output, mode=mode, backend=backend, on_unused_input="ignore")(*pt).shape
+    f_cost = function(
+        inputs + [projection], cost, mode=mode, backend=backend, on_unused_input="ignore"
+    )
+    f_grad = function(
+        inputs + [projection], grads, mode=mode, backend=backend, on_unused_input="ignore"
+    )
+    out_shape = function(inputs, output, mode=mode, backend=backend, on_unused_input="ignore")(
+        *pt
+    ).shape
     for _ in range(n_tests):
         proj = rng.uniform(-1, 1, size=out_shape).astype(dtype)
         analytic = f_grad(*pt, proj)
@@ -297,14 +354,20 @@ def verify_grad(
                 plus = float(f_cost(*shifted, proj))
                 shifted[i][position] = p[position] - eps
                 minus = float(f_cost(*shifted, proj))
-                step = float(np.asarray(p[position] + eps, p.dtype)) - float(np.asarray(p[position] - eps, p.dtype))
+                step = float(np.asarray(p[position] + eps, p.dtype)) - float(
+                    np.asarray(p[position] - eps, p.dtype)
+                )
                 numeric[position] = (plus - minus) / step
             got = np.asarray(analytic[i], dtype="float64")
             abs_err = np.abs(got - numeric)
             rel_err = abs_err / np.maximum(np.abs(got) + np.abs(numeric), 1e-8)
             bad = (abs_err > abs_tol) & (rel_err > rel_tol)
             if np.any(bad) or not np.all(np.isfinite(got)) and np.all(np.isfinite(numeric)):
-                position = np.unravel_index(int(np.argmax(np.where(bad, abs_err, -1))), p.shape) if p.ndim else ()
+                position = (
+                    np.unravel_index(int(np.argmax(np.where(bad, abs_err, -1))), p.shape)
+                    if p.ndim
+                    else ()
+                )
                 raise GradientError(
                     f"gradient of input {i} disagrees with finite differences at index "
                     f"{position}: symbolic {got[position]!r}, numeric {numeric[position]!r} "

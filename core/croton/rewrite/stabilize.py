@@ -17,13 +17,47 @@ softmax_of_x = P.node(Softmax, x).bind_op("softmax")
 RULES = [
     (P.log(1 + x), lambda x: tm.log1p(x), "log1p"),  # log(1 + x) -> log1p(x)
     (P.exp(x) - 1, lambda x: tm.expm1(x), "expm1"),  # exp(x) - 1 -> expm1(x)
-    (P.log(1 + P.exp(x)), lambda x: tm.softplus(x), "log1p_exp_softplus"),  # log(1 + exp(x)) -> softplus(x)
+    (
+        P.log(1 + P.exp(x)),
+        lambda x: tm.softplus(x),
+        "log1p_exp_softplus",
+    ),  # log(1 + exp(x)) -> softplus(x)
     (P.log1p(P.exp(x)), lambda x: tm.softplus(x), "softplus"),  # log1p(exp(x)) -> softplus(x)
-    (P.log(P.sigmoid(x)), lambda x: -tm.softplus(-x), "log_sigmoid"),  # log(sigmoid(x)) -> -softplus(-x)
-    (P.log(1 - P.sigmoid(x)), lambda x: -tm.softplus(x), "log_one_minus_sigmoid"),  # log(1 - sigmoid(x)) -> -softplus(x)
-    (P.log1p(-P.sigmoid(x)), lambda x: -tm.softplus(x), "log1p_neg_sigmoid"),  # log1p(-sigmoid(x)) -> -softplus(x)
-    (1 - P.sigmoid(x), lambda x: tm.sigmoid(-x), "one_minus_sigmoid"),  # 1 - sigmoid(x) -> sigmoid(-x)
-    (P.log(softmax_of_x), lambda x, softmax: nnet.logsoftmax(x, softmax.axis), "log_softmax"),  # log(softmax(x)) -> logsoftmax(x)
+    (
+        P.log(P.sigmoid(x)),
+        lambda x: -tm.softplus(-x),
+        "log_sigmoid",
+    ),  # log(sigmoid(x)) -> -softplus(-x)
+    (
+        P.log(1 - P.sigmoid(x)),
+        lambda x: -tm.softplus(x),
+        "log_one_minus_sigmoid",
+    ),  # log(1 - sigmoid(x)) -> -softplus(x)
+    (
+        P.log1p(-P.sigmoid(x)),
+        lambda x: -tm.softplus(x),
+        "log1p_neg_sigmoid",
+    ),  # log1p(-sigmoid(x)) -> -softplus(x)
+    (
+        1 - P.sigmoid(x),
+        lambda x: tm.sigmoid(-x),
+        "one_minus_sigmoid",
+    ),  # 1 - sigmoid(x) -> sigmoid(-x)
+    (
+        1 / (1 + P.exp(x)),
+        lambda x: tm.sigmoid(-x),
+        "logistic_sigmoid",
+    ),  # 1 / (1 + exp(x)) -> sigmoid(-x)
+    (
+        P.reciprocal(1 + P.exp(x)),
+        lambda x: tm.sigmoid(-x),
+        "reciprocal_sigmoid",
+    ),  # 1/(1+exp(x)) -> sigmoid(-x)
+    (
+        P.log(softmax_of_x),
+        lambda x, softmax: nnet.logsoftmax(x, softmax.axis),
+        "log_softmax",
+    ),  # log(softmax(x)) -> logsoftmax(x)
 ]
 
 
@@ -80,7 +114,11 @@ def _is_row_range(rows, x) -> bool:
     start, stop, step = owner.inputs
     if constant_value(start) != 0 or constant_value(step) != 1:
         return False
-    while stop.owner is not None and isinstance(stop.owner.op, Elemwise) and stop.owner.op.scalar_op.name == "cast":
+    while (
+        stop.owner is not None
+        and isinstance(stop.owner.op, Elemwise)
+        and stop.owner.op.scalar_op.name == "cast"
+    ):
         stop = stop.owner.inputs[0]
     length = stop.owner
     if length is None or not isinstance(length.op, Subtensor) or length.op.spec != (("int", 0),):
@@ -99,11 +137,20 @@ def crossentropy_softmax(fgraph, node):
 
     (picked,) = node.inputs
     owner = picked.owner
-    if owner is None or not isinstance(owner.op, Subtensor) or owner.op.spec != (("array",), ("array",)):
+    if (
+        owner is None
+        or not isinstance(owner.op, Subtensor)
+        or owner.op.spec != (("array",), ("array",))
+    ):
         return None
     source, rows, targets = owner.inputs
     producer = source.owner
-    if producer is None or not isinstance(producer.op, LogSoftmax) or producer.op.axis != 1 or source.ndim != 2:
+    if (
+        producer is None
+        or not isinstance(producer.op, LogSoftmax)
+        or producer.op.axis != 1
+        or source.ndim != 2
+    ):
         return None
     x = producer.inputs[0]
     if targets.ndim != 1 or not _is_row_range(rows, x):
@@ -111,5 +158,7 @@ def crossentropy_softmax(fgraph, node):
     return [CrossEntropySoftmax()(x, targets)]
 
 
-stabilize_pass = EquilibriumPass("stabilize", [log_softmax_indexed, log_sum_exp, crossentropy_softmax])
+stabilize_pass = EquilibriumPass(
+    "stabilize", [log_softmax_indexed, log_sum_exp, crossentropy_softmax]
+)
 stabilize_pass.rules(*RULES)
