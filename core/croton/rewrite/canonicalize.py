@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from croton.graph.basic import Constant
+from croton.graph.fgraph import OUTPUT
 from croton.ops.elemwise import DimShuffle, Elemwise
 from croton.ops.reduce import Reduce
 from croton.ops.shape import Alloc, Reshape, Shape, SpecifyShape
@@ -17,8 +18,23 @@ from croton.rewrite.constant_fold import constant_fold
 from croton.rewrite.engine import EquilibriumPass, node_rewriter
 from croton.rewrite.pattern import P, constant_source
 from croton.tensor import math as tm
+from croton.tensor.shape import ones_like
 
 x, y = P.var("x"), P.var("y")
+
+
+def _is_length(var) -> bool:
+    """True for ``shape(v)[i]``, which is never negative."""
+    owner = var.owner
+    return (
+        owner is not None
+        and isinstance(owner.op, Subtensor)
+        and owner.inputs[0].owner is not None
+        and isinstance(owner.inputs[0].owner.op, Shape)
+    )
+
+
+length = P.var("x", constraint=_is_length)
 
 ALGEBRA = [
     (-(-x), lambda x: x, "neg_neg"),  # --x -> x
@@ -33,7 +49,10 @@ ALGEBRA = [
     (x - (-y), lambda x, y: x + y, "sub_neg"),  # x-(-y) -> x+y
     (x + (-y), lambda x, y: x - y, "add_neg"),  # x+(-y) -> x-y
     ((-x) * (-y), lambda x, y: x * y, "neg_mul_neg"),  # (-x)*(-y) -> x*y
+    (x * -1, lambda x: -x, "mul_minus_one"),  # x*-1 -> -x
+    (x**0, lambda x: ones_like(x), "pow_zero"),  # x**0 -> 1 (nan**0 is 1 too)
     (P.log(P.exp(x)), lambda x: x, "log_exp"),  # log(exp(x)) -> x
+    (P.maximum(length, 0), lambda x: x, "length_nonnegative"),  # max(len, 0) -> len
     # exp(log(x)) -> x where log is defined, nan elsewhere (as the original)
     (P.exp(P.log(x)), lambda x: tm.switch(tm.ge(x, 0), x, np.nan), "exp_log"),
 ]
@@ -41,13 +60,25 @@ ALGEBRA = [
 
 def _nonzero_finite_constant(var) -> bool:
     source = constant_source(var)
-    return source is not None and bool(np.all(np.isfinite(source.data)) and np.all(source.data != 0))
+    if source is None:
+        return False
+    data = np.asarray(source.data)
+    return bool(np.all(np.isfinite(data)) and np.all(data != 0))
 
 
-SAFE_DIVISION = [
-    # x/x -> 1 only for constants known to be finite and non-zero (else nan would change)
-    (x / P.var("x"), lambda x: tm.true_div(x, x) if not _nonzero_finite_constant(x) else tm.ones_like(x), "div_self"),
-]
+@node_rewriter(tracks=[("elemwise", "true_div")], name="div_self")
+def div_self(fgraph, node):
+    """x/x -> 1, only for a constant x with no zero, inf or nan (there x/x is nan).
+
+    A variable ``x`` keeps its division: folding it would turn nan into 1.
+    """
+    numerator, denominator = node.inputs
+    out = node.outputs[0]
+    if numerator is not denominator or None in out.type.shape:
+        return None
+    if not _nonzero_finite_constant(numerator):
+        return None
+    return [tm.as_tensor_variable(np.ones(out.type.shape, dtype=out.dtype))]
 
 
 @node_rewriter(tracks=[("elemwise", "add"), ("elemwise", "mul")], name="collect_constants")
@@ -55,18 +86,28 @@ def collect_constants(fgraph, node):
     """(x + 1) + 2 -> x + 3, 2 * (x * 3) -> x * 6: one constant per add or mul chain."""
     name = node.op.scalar_op.name
     dtype = node.outputs[0].dtype
-    leaves, stack = [], list(node.inputs)
-    while stack:
-        var = stack.pop()
+
+    def chained(var) -> bool:  # var is an inner link of this chain, used only by it
         owner = var.owner
-        chained = (
+        return (
             owner is not None
             and isinstance(owner.op, Elemwise)
             and owner.op.scalar_op.name == name
             and var.dtype == dtype
             and len(fgraph.clients.get(var, ())) == 1
         )
-        if chained:
+
+    # only a chain's root walks it, so a chain of n links costs O(n), not O(n**2)
+    clients = fgraph.clients.get(node.outputs[0], {})
+    if len(clients) == 1:
+        ((client, _),) = clients
+        if client != OUTPUT and client.op == node.op and client.outputs[0].dtype == dtype:
+            return None
+    leaves, stack = [], list(node.inputs)
+    while stack:
+        var = stack.pop()
+        owner = var.owner
+        if chained(var):
             stack.extend(owner.inputs)
         else:
             leaves.append(var)
@@ -146,9 +187,26 @@ def useless_specify_shape(fgraph, node):
 @node_rewriter(tracks=[Reduce], name="reduce_nothing")
 def reduce_nothing(fgraph, node):
     """A reduction over no axes is the input (cast to the output dtype)."""
-    if node.op.axis or node.op.kind in ("all", "any"):
+    if node.op.axis or node.op.kind in ("all", "any") or node.op.prologue is not None:
         return None
     return [node.inputs[0]]
+
+
+@node_rewriter(tracks=[Reduce], name="reduce_length_one")
+def reduce_length_one(fgraph, node):
+    """sum(x, axis) over axes of static length 1 -> x without them (prod, max, min too)."""
+    op = node.op
+    if op.kind in ("all", "any") or op.prologue is not None:
+        return None
+    (x,) = node.inputs
+    ones = [a for a in op.axis if x.type.shape[a] == 1]
+    if not ones:
+        return None
+    dropped = x.dimshuffle([a for a in range(x.ndim) if a not in ones])
+    rest = [a - sum(o < a for o in ones) for a in op.axis if a not in ones]
+    if not rest:
+        return [dropped]
+    return [Reduce(op.kind, rest, op.dtype)(dropped)]
 
 
 def _shape_entry(var, axis: int):
@@ -229,6 +287,29 @@ def useless_alloc(fgraph, node):
     return [value]
 
 
+@node_rewriter(tracks=[DimShuffle], name="dimshuffle_alloc")
+def dimshuffle_alloc(fgraph, node):
+    """dimshuffle(alloc(v, *shape)) -> alloc(dimshuffle(v), *shuffled shape).
+
+    The alloc moves towards its elementwise clients, where `elemwise_alloc` can
+    replace it by broadcasting.
+    """
+    allocated = node.inputs[0]
+    owner = allocated.owner
+    if owner is None or not isinstance(owner.op, Alloc):
+        return None
+    if len(fgraph.clients.get(allocated, ())) != 1:
+        return None
+    value, *shape = owner.inputs
+    lead = len(shape) - value.ndim
+    padded = value.dimshuffle(["x"] * lead + list(range(value.ndim))) if lead else value
+    if any(padded.type.shape[d] != 1 for d in node.op.dropped):
+        return None
+    one = tm.as_tensor_variable(np.asarray(1, dtype="int64"))
+    new_shape = [one if d == "x" else shape[d] for d in node.op.new_order]
+    return [Alloc()(padded.dimshuffle(node.op.new_order), *new_shape)]
+
+
 @node_rewriter(tracks=[Elemwise], name="elemwise_alloc")
 def elemwise_alloc(fgraph, node):
     """An alloc feeding an elementwise op is just broadcasting when another input
@@ -259,10 +340,13 @@ NODE_REWRITES = [
     useless_cast,
     useless_specify_shape,
     reduce_nothing,
+    reduce_length_one,
     static_shape,
     shape_lift,
     useless_alloc,
+    dimshuffle_alloc,
     elemwise_alloc,
+    div_self,
 ]
 
 canonicalize_pass = EquilibriumPass("canonicalize", NODE_REWRITES)

@@ -85,11 +85,11 @@ class PatternRewriter(NodeRewriter):
     def transform(self, fgraph, node):
         if len(node.outputs) != 1:
             return None
-        bindings = self.pattern.match(node.outputs[0], {})
-        if bindings is None:
-            return None
-        new = self.replacement(**{k: v for k, v in bindings.items() if k is not None})
-        return None if new is None else [new]
+        for bindings in self.pattern.matches(node.outputs[0], {}):
+            new = self.replacement(**{k: v for k, v in bindings.items() if k is not None})
+            if new is not None:
+                return [new]
+        return None
 
     def __repr__(self) -> str:
         return f"<rewrite {self.name}: {self.pattern!r}>"
@@ -133,7 +133,33 @@ def _fit_type(old: Variable, new: Variable) -> Variable | None:
         new = new.astype(old.dtype)
     if not old.type.is_compatible(new.type):
         return None
+    lost = [o == 1 and n is None for o, n in zip(old.type.shape, new.type.shape)]
+    if any(lost):
+        # clients may broadcast along these axes, which only a static length 1 allows
+        from croton.tensor.shape import specify_shape
+
+        new = specify_shape(new, [1 if gone else n for gone, n in zip(lost, new.type.shape)])
     return new
+
+
+def _depends_on(fgraph: FunctionGraph, new: Variable, old: Variable) -> bool:
+    """True if ``new`` is computed from ``old`` (replacing would make a cycle).
+
+    Only the nodes the rewrite just built are searched (the cost stays proportional to
+    the replacement): rewrites return new nodes over variables upstream of the node.
+    """
+    stack = [new]
+    seen: set[int] = set()
+    while stack:
+        var = stack.pop()
+        if var is old:
+            return True
+        node = var.owner
+        if node is None or node in fgraph.apply_nodes or id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.extend(node.inputs)
+    return False
 
 
 class _Worklist:
@@ -164,13 +190,19 @@ class _Worklist:
                 self.push(var.owner)
 
 
-def handle_rewrite_error(rewriter_name: str, node: Apply, error: Exception, stats: RewriteStats) -> None:
-    """Report (or, with ``config.on_rewrite_error="raise"``, re-raise) a failed rewrite."""
+def handle_rewrite_error(
+    rewriter_name: str, node: Apply, error: Exception, stats: RewriteStats
+) -> None:
+    """Report a rewrite that raised, as ``config.on_rewrite_error`` says.
+
+    ``"warn"`` (the default) records it in ``stats.errors`` and emits a `RewriteWarning`
+    naming the rewrite and the node; ``"ignore"`` only records it; ``"raise"`` re-raises.
+    """
     from croton.config import config
 
     if config.on_rewrite_error == "raise":
         raise error
-    message = f"{rewriter_name} on {node.op}: {type(error).__name__}: {error}"
+    message = f"{rewriter_name} on {node!r}: {type(error).__name__}: {error}"
     stats.errors.append(message)
     if config.on_rewrite_error == "warn":
         warnings.warn(f"rewrite {message} (skipped)", RewriteWarning, stacklevel=2)
@@ -255,6 +287,8 @@ class EquilibriumPass:
                 fitted = _fit_type(old, new)
                 if fitted is None:
                     return False
+                if _depends_on(fgraph, fitted, old):
+                    raise ValueError(f"the replacement of {old} is computed from {old} itself")
                 pairs.append((old, fitted))
             if not pairs:
                 return False

@@ -15,7 +15,7 @@ matches any other op.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -25,10 +25,14 @@ Bindings = dict
 
 
 class Pattern:
-    """Base class: ``match(var, bindings)`` returns extended bindings or None."""
+    """Base class: ``matches(var, bindings)`` yields every way ``var`` extends the
+    bindings (a commutative op can match in two orders); ``match`` takes the first."""
+
+    def matches(self, var: Variable, bindings: Bindings) -> Iterator[Bindings]:
+        raise NotImplementedError
 
     def match(self, var: Variable, bindings: Bindings) -> Bindings | None:
-        raise NotImplementedError
+        return next(self.matches(var, bindings), None)
 
     @property
     def root_key(self):
@@ -83,13 +87,13 @@ class VarPattern(Pattern):
         self.name = name
         self.constraint = constraint
 
-    def match(self, var, bindings):
+    def matches(self, var, bindings):
         bound = bindings.get(self.name)
         if bound is not None:
-            return bindings if bound is var else None
-        if self.constraint is not None and not self.constraint(var):
-            return None
-        return {**bindings, self.name: var}
+            if bound is var:
+                yield bindings
+        elif self.constraint is None or self.constraint(var):
+            yield {**bindings, self.name: var}
 
     def __repr__(self) -> str:
         return self.name
@@ -125,14 +129,14 @@ class ConstPattern(Pattern):
         self.value = value
         self.name = name
 
-    def match(self, var, bindings):
+    def matches(self, var, bindings):
         if constant_source(var) is None:
-            return None
+            return
         if self.value is not None:
             value = constant_value(var)
             if value is None or not value == self.value:
-                return None
-        return {**bindings, self.name: var} if self.name else bindings
+                return
+        yield {**bindings, self.name: var} if self.name else bindings
 
     def __repr__(self) -> str:
         return repr(self.value) if self.value is not None else f"const({self.name})"
@@ -154,20 +158,15 @@ class ElemwisePattern(Pattern):
     def root_key(self):
         return ("elemwise", self.name)
 
-    def match(self, var, bindings):
+    def matches(self, var, bindings):
         from croton.ops.elemwise import Elemwise
 
         node = var.owner
         if node is None or not isinstance(node.op, Elemwise) or node.op.scalar_op.name != self.name:
-            return None
-        orders = [node.inputs]
-        if self.commutative:
-            orders.append(node.inputs[::-1])
-        for inputs in orders:
-            result = _match_all(self.inputs, inputs, bindings)
-            if result is not None:
-                return result
-        return None
+            return
+        yield from _match_all(self.inputs, node.inputs, bindings)
+        if self.commutative and node.inputs[0] is not node.inputs[1]:
+            yield from _match_all(self.inputs, node.inputs[::-1], bindings)
 
     def __repr__(self) -> str:
         return f"{self.name}({', '.join(map(repr, self.inputs))})"
@@ -188,22 +187,21 @@ class NodePattern(Pattern):
     def root_key(self):
         return self.op_class
 
-    def match(self, var, bindings):
+    def matches(self, var, bindings):
         node = var.owner
         if node is None or not isinstance(node.op, self.op_class):
-            return None
+            return
         for prop, want in self.props.items():
             have = getattr(node.op, prop)
             if callable(want) and not isinstance(want, type):
                 if not want(have):
-                    return None
+                    return
             elif have != want:
-                return None
+                return
         if self.inputs is None:
-            return bindings
-        if len(self.inputs) != len(node.inputs):
-            return None
-        return _match_all(self.inputs, node.inputs, bindings)
+            yield bindings
+        else:
+            yield from _match_all(self.inputs, node.inputs, bindings)
 
     def bind_op(self, name: str) -> BoundNodePattern:
         """This pattern, also binding the matched node's op to ``name``."""
@@ -224,21 +222,20 @@ class BoundNodePattern(Pattern):
     def root_key(self):
         return self.pattern.root_key
 
-    def match(self, var, bindings):
-        result = self.pattern.match(var, bindings)
-        if result is None:
-            return None
-        return {**result, self.name: var.owner.op}
+    def matches(self, var, bindings):
+        for result in self.pattern.matches(var, bindings):
+            yield {**result, self.name: var.owner.op}
 
 
-def _match_all(patterns, variables, bindings):
+def _match_all(patterns, variables, bindings) -> Iterator[Bindings]:
+    """Every binding under which each pattern matches its variable, searched depth-first."""
     if len(patterns) != len(variables):
-        return None
-    for pattern, var in zip(patterns, variables):
-        bindings = pattern.match(var, bindings)
-        if bindings is None:
-            return None
-    return bindings
+        return
+    if not patterns:
+        yield bindings
+        return
+    for extended in patterns[0].matches(variables[0], bindings):
+        yield from _match_all(patterns[1:], variables[1:], extended)
 
 
 class _PatternNamespace:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from croton.graph.basic import Variable
 from croton.ops.blas import Dot
-from croton.ops.elemwise import Elemwise
+from croton.ops.elemwise import DimShuffle, Elemwise
 from croton.ops.reduce import Reduce
 from croton.rewrite.engine import EquilibriumPass, node_rewriter
 from croton.rewrite.pattern import P
@@ -24,7 +27,7 @@ def sum_of_product_to_dot(fgraph, node):
     """sum(a * b) of two vectors -> dot(a, b)."""
     from croton.tensor.blas import dot
 
-    if node.op.kind != "sum" or node.op.axis != (0,):
+    if node.op.kind != "sum" or node.op.axis != (0,) or node.op.prologue is not None:
         return None
     (product,) = node.inputs
     owner = product.owner
@@ -38,22 +41,46 @@ def sum_of_product_to_dot(fgraph, node):
     return [dot(a, b)]
 
 
-def _scaled_terms(var):
-    """``var`` as ``(scale, core)`` with a constant scalar scale (1 if none)."""
+def _scale_of(var):
+    """The scalar that ``var`` broadcasts (a number, or a 0-d variable), or None.
+
+    ``var`` qualifies when all its axes have static length 1.
+    """
     from croton.rewrite.pattern import constant_value
 
+    if any(length != 1 for length in var.type.shape):
+        return None
+    value = constant_value(var)
+    if value is not None:
+        return value if np.ndim(value) == 0 and np.isrealobj(value) else None
+    while var.owner is not None and isinstance(var.owner.op, DimShuffle):
+        var = var.owner.inputs[0]
+    return var if var.ndim == 0 or all(n == 1 for n in var.type.shape) else None
+
+
+def _scaled_terms(var):
+    """``var`` as ``(scale, core)``, the scale a number or a 0-d variable (1 if none)."""
     owner = var.owner
     if owner is not None and isinstance(owner.op, Elemwise):
         name = owner.op.scalar_op.name
         if name == "mul":
             for i in (0, 1):
-                value = constant_value(owner.inputs[i])
-                if value is not None and owner.inputs[i].type.shape in ((), (1, 1)):
-                    return value, owner.inputs[1 - i]
+                scale = _scale_of(owner.inputs[i])
+                if scale is not None:
+                    return scale, owner.inputs[1 - i]
         if name == "neg":
             scale, core = _scaled_terms(owner.inputs[0])
             return -scale, core
     return 1, var
+
+
+def _as_scalar(scale, dtype: str):
+    """``scale`` (a number or a variable with only length-1 axes) as a 0-d ``dtype`` tensor."""
+    if not isinstance(scale, Variable):
+        return tm.as_tensor_variable(np.asarray(scale, dtype=dtype))
+    if scale.ndim:
+        scale = scale.dimshuffle([])
+    return tm.cast(scale, dtype)
 
 
 def _is_matrix_dot(var) -> bool:
@@ -68,24 +95,33 @@ def _is_matrix_dot(var) -> bool:
 
 @node_rewriter(tracks=[("elemwise", "add"), ("elemwise", "sub")], name="gemm")
 def scale_and_add_to_gemm(fgraph, node):
-    """beta * C + alpha * dot(A, B) -> Gemm(C, alpha, A, B, beta): one BLAS call."""
+    """beta * C + alpha * dot(A, B) -> Gemm(C, alpha, A, B, beta): one BLAS call.
+
+    The scales are constants or scalar variables, 1 where absent; ``-`` negates one.
+    """
     from croton.ops.blas import Gemm
 
     left, right = node.inputs
-    sign = -1 if node.op.scalar_op.name == "sub" else 1
     (a_scale, a_core), (b_scale, b_core) = _scaled_terms(left), _scaled_terms(right)
-    b_scale = sign * b_scale
-    if _is_matrix_dot(b_core) and len(fgraph.clients.get(b_core, ())) == 1:
+    if node.op.scalar_op.name == "sub":
+        b_scale = -b_scale
+
+    def only_here(term, core) -> bool:  # the product is not needed elsewhere
+        return len(fgraph.clients.get(core, ())) == 1 and len(fgraph.clients.get(term, ())) == 1
+
+    if _is_matrix_dot(b_core) and only_here(right, b_core):
         (alpha, product), (beta, c) = (b_scale, b_core), (a_scale, a_core)
-    elif _is_matrix_dot(a_core) and len(fgraph.clients.get(a_core, ())) == 1:
+    elif _is_matrix_dot(a_core) and only_here(left, a_core):
         (alpha, product), (beta, c) = (a_scale, a_core), (b_scale, b_core)
     else:
         return None
     out = node.outputs[0]
-    if c.ndim != 2 or c.dtype != out.dtype or product.dtype != out.dtype or not out.dtype.startswith("float"):
+    if c.ndim != 2 or not out.dtype.startswith("float") or {c.dtype, product.dtype} != {out.dtype}:
         return None
+    if any(p == 1 and o != 1 for p, o in zip(product.type.shape, out.type.shape)):
+        return None  # C, not the product, sets the shape
     a, b = product.owner.inputs
-    return [Gemm()(c, tm.as_tensor_variable(alpha).astype(out.dtype), a, b, tm.as_tensor_variable(beta).astype(out.dtype))]
+    return [Gemm()(c, _as_scalar(alpha, out.dtype), a, b, _as_scalar(beta, out.dtype))]
 
 
 specialize_pass = EquilibriumPass("specialize", [sum_of_product_to_dot, scale_and_add_to_gemm])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from croton.ops.elemwise import Elemwise
+import math
+
+from croton.ops.elemwise import DimShuffle, Elemwise
 from croton.ops.nnet import Softmax
 from croton.ops.reduce import Reduce
 from croton.ops.subtensor import Subtensor
@@ -11,12 +13,23 @@ from croton.rewrite.pattern import P
 from croton.tensor import math as tm
 from croton.tensor import nnet
 
+#: log(2): below -log(2), log1p(-exp(x)) is the accurate form of log(1 - exp(x))
+LOG_TWO = math.log(2.0)
+
 x = P.var("x")
 softmax_of_x = P.node(Softmax, x).bind_op("softmax")
 
 RULES = [
     (P.log(1 + x), lambda x: tm.log1p(x), "log1p"),  # log(1 + x) -> log1p(x)
     (P.exp(x) - 1, lambda x: tm.expm1(x), "expm1"),  # exp(x) - 1 -> expm1(x)
+    (P.exp(x) + -1, lambda x: tm.expm1(x), "expm1_add"),  # exp(x) + -1 -> expm1(x)
+    (
+        P.log(1 - P.exp(x)),
+        lambda x: tm.switch(
+            tm.lt(x, -LOG_TWO), tm.log1p(-tm.exp(x)), tm.log(-tm.expm1(x))
+        ),
+        "log1mexp",
+    ),  # log(1 - exp(x)) -> log1p(-exp(x)) for x < -log 2, else log(-expm1(x))
     (
         P.log(1 + P.exp(x)),
         lambda x: tm.softplus(x),
@@ -33,6 +46,7 @@ RULES = [
         lambda x: -tm.softplus(x),
         "log_one_minus_sigmoid",
     ),  # log(1 - sigmoid(x)) -> -softplus(x)
+    (P.log(1 - x), lambda x: tm.log1p(-x), "log1p_neg"),  # log(1 - x) -> log1p(-x)
     (
         P.log1p(-P.sigmoid(x)),
         lambda x: -tm.softplus(x),
@@ -86,10 +100,20 @@ def _is_shifted(var) -> bool:
     return shift.owner is not None and shift.owner.op.scalar_op.name == "switch"
 
 
+def _only_inserts_axes(op) -> bool:
+    """True for a dimshuffle that only inserts broadcastable axes (as keepdims does)."""
+    return isinstance(op, DimShuffle) and [d for d in op.new_order if d != "x"] == list(
+        range(op.input_ndim)
+    )
+
+
 @node_rewriter(tracks=[("elemwise", "log")], name="logsumexp")
 def log_sum_exp(fgraph, node):
-    """log(sum(exp(x), axis)) -> logsumexp(x, axis), which cannot overflow."""
+    """log(sum(exp(x), axis)) -> logsumexp(x, axis), which cannot overflow (keepdims too)."""
     (total,) = node.inputs
+    kept_dims = None
+    if total.owner is not None and _only_inserts_axes(total.owner.op):
+        kept_dims, total = total.owner.op.new_order, total.owner.inputs[0]
     owner = total.owner
     if owner is None or not isinstance(owner.op, Reduce) or owner.op.kind != "sum":
         return None
@@ -99,13 +123,103 @@ def log_sum_exp(fgraph, node):
         return None
     if _is_shifted(inner.inputs[0]) or owner.op.dtype not in (None, total.dtype):
         return None
-    return [tm.logsumexp(inner.inputs[0], axis=owner.op.axis)]
+    if owner.op.prologue is not None:
+        return None
+    result = tm.logsumexp(inner.inputs[0], axis=owner.op.axis)
+    return [result if kept_dims is None else result.dimshuffle(kept_dims)]
+
+
+@node_rewriter(tracks=[("elemwise", "true_div")], name="softmax_from_exp")
+def softmax_from_exp(fgraph, node):
+    """exp(x) / sum(exp(x), axis, keepdims=True) -> softmax(x, axis), which cannot overflow."""
+    numerator, denominator = node.inputs
+    exponential = numerator.owner
+    if (
+        exponential is None
+        or not isinstance(exponential.op, Elemwise)
+        or exponential.op.scalar_op.name != "exp"
+        or exponential.inputs[0].dtype != numerator.dtype
+        or denominator.owner is None
+        or not _only_inserts_axes(denominator.owner.op)
+    ):
+        return None
+    total = denominator.owner.inputs[0].owner
+    if (
+        total is None
+        or not isinstance(total.op, Reduce)
+        or total.op.kind != "sum"
+        or total.op.prologue is not None
+        or len(total.op.axis) != 1
+        or total.op.dtype not in (None, numerator.dtype)
+        or total.inputs[0] is not numerator
+    ):
+        return None
+    (axis,) = total.op.axis
+    restored = list(range(numerator.ndim - 1))
+    restored.insert(axis, "x")
+    if denominator.owner.op.new_order != tuple(restored):
+        return None
+    return [nnet.softmax(exponential.inputs[0], axis)]
+
+
+class _Length:
+    """A symbolic stand-in for ``var.shape[axis]``, passed to ``infer_shape``."""
+
+    __slots__ = ("var", "axis")
+
+    def __init__(self, var, axis: int):
+        self.var = var
+        self.axis = axis
+
+
+def _length_origin(var, axis: int) -> tuple:
+    """The ``(variable, axis)`` whose length ``var.shape[axis]`` copies.
+
+    Producers are followed while their ``infer_shape`` passes one input's length on
+    unchanged (elementwise ops, dot, softmax, ...), so the rows of the logits of an
+    MLP lead back to the rows of its data, as shape lifting leaves them.
+    """
+    while var.owner is not None:
+        node = var.owner
+        if var.type.shape[axis] is not None:
+            break
+        input_shapes = [tuple(_Length(v, i) for i in range(v.ndim)) for v in node.inputs]
+        try:
+            length = node.op.infer_shape(node, input_shapes)[var.index][axis]
+        except Exception:  # infer_shape did arithmetic on the stand-ins: the trail ends
+            break
+        if not isinstance(length, _Length):
+            break
+        var, axis = length.var, length.axis
+    return var, axis
+
+
+def _measured_length(length) -> tuple | None:
+    """``(variable, axis)`` for a scalar graph ``shape(variable)[axis]`` (casts allowed)."""
+    from croton.ops.shape import Shape
+
+    while (
+        length.owner is not None
+        and isinstance(length.owner.op, Elemwise)
+        and length.owner.op.scalar_op.name == "cast"
+    ):
+        length = length.owner.inputs[0]
+    owner = length.owner
+    if owner is None or not isinstance(owner.op, Subtensor) or len(owner.op.spec) != 1:
+        return None
+    entry = owner.op.spec[0]
+    if entry[0] != "int" or entry[1] == "in":
+        return None
+    shape = owner.inputs[0].owner
+    if shape is None or not isinstance(shape.op, Shape):
+        return None
+    measured = shape.inputs[0]
+    return measured, entry[1] % max(measured.ndim, 1)
 
 
 def _is_row_range(rows, x) -> bool:
-    """True if ``rows`` is ``arange(n)`` with n the number of rows of ``x`` (or of a
-    softmax or log-softmax of ``x``)."""
-    from croton.ops.shape import ARange, Shape
+    """True if ``rows`` is ``arange(n)`` with n the number of rows of ``x``."""
+    from croton.ops.shape import ARange
     from croton.rewrite.pattern import constant_value
 
     owner = rows.owner
@@ -114,20 +228,10 @@ def _is_row_range(rows, x) -> bool:
     start, stop, step = owner.inputs
     if constant_value(start) != 0 or constant_value(step) != 1:
         return False
-    while (
-        stop.owner is not None
-        and isinstance(stop.owner.op, Elemwise)
-        and stop.owner.op.scalar_op.name == "cast"
-    ):
-        stop = stop.owner.inputs[0]
-    length = stop.owner
-    if length is None or not isinstance(length.op, Subtensor) or length.op.spec != (("int", 0),):
-        return False
-    shape = length.inputs[0].owner
-    if shape is None or not isinstance(shape.op, Shape):
-        return False
-    measured = shape.inputs[0]
-    return measured is x or (measured.owner is not None and measured.owner.inputs[0] is x)
+    if x.type.shape[0] is not None:
+        return constant_value(stop) == x.type.shape[0]
+    measured = _measured_length(stop)
+    return measured is not None and _length_origin(*measured) == _length_origin(x, 0)
 
 
 @node_rewriter(tracks=[("elemwise", "neg")], name="crossentropy_softmax")
@@ -155,10 +259,12 @@ def crossentropy_softmax(fgraph, node):
     x = producer.inputs[0]
     if targets.ndim != 1 or not _is_row_range(rows, x):
         return None
+    if targets.type.shape[0] == 1 and x.type.shape[0] != 1:
+        return None  # one target broadcast to every row
     return [CrossEntropySoftmax()(x, targets)]
 
 
 stabilize_pass = EquilibriumPass(
-    "stabilize", [log_softmax_indexed, log_sum_exp, crossentropy_softmax]
+    "stabilize", [log_softmax_indexed, log_sum_exp, softmax_from_exp, crossentropy_softmax]
 )
 stabilize_pass.rules(*RULES)
