@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from croton.backend import Backend, resolve_rules
 from croton.compile.program import Program, reraise_with_node
 

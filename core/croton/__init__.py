@@ -1,11 +1,11 @@
 """croton: a symbolic array compiler with Theano's API and pluggable backends.
 
-    >>> import croton
-    >>> import croton.tensor as T
-    >>> x = T.dscalar("x")
-    >>> f = croton.function([x], x * 2)
-    >>> f(3)
-    array(6.)
+>>> import croton
+>>> import croton.tensor as T
+>>> x = T.dscalar("x")
+>>> f = croton.function([x], x * 2)
+>>> f(3)
+array(6.)
 """
 
 from __future__ import annotations

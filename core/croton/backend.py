@@ -43,7 +43,9 @@ class LoweringRegistry:
         if not (isinstance(op_class, type) and issubclass(op_class, Op)):
             raise TypeError(f"lowering rules are registered for Op subclasses, got {op_class!r}")
         if op_class in self._rules and not replace:
-            raise ValueError(f"backend {self.backend_name!r} already has a rule for {op_class.__name__}")
+            raise ValueError(
+                f"backend {self.backend_name!r} already has a rule for {op_class.__name__}"
+            )
         self._rules[op_class] = rule
 
     def lowers(self, *op_classes: type) -> Callable:
@@ -162,7 +164,9 @@ def _discover() -> dict[str, Backend]:
         for offered in manager.hook.croton_backends():
             for backend in offered or ():
                 if backend.name in found:
-                    warnings.warn(f"two plugins offer a backend named {backend.name!r}; keeping the first")
+                    warnings.warn(
+                        f"two plugins offer a backend named {backend.name!r}; keeping the first"
+                    )
                     continue
                 found[backend.name] = backend
         for backend in found.values():
@@ -212,7 +216,9 @@ def select_backend(name: str | None = None) -> Backend:
             return get_backend(choice)
     candidates = [b for b in list_backends() if b.device == "cpu" and b.is_available()]
     if not candidates:
-        raise BackendError("no croton backend is available; reinstall croton (the numpy backend ships with it)")
+        raise BackendError(
+            "no croton backend is available; reinstall croton (the numpy backend ships with it)"
+        )
     return candidates[0]
 
 
@@ -242,7 +248,11 @@ def resolve_rules(fgraph_nodes: Iterable[Apply], backend: Backend, allow_fallbac
             resolved.append((rule, False))
             continue
         reference = reference_backend()
-        fallback = reference.registry.lookup(node.op) if allow_fallback and reference is not backend else None
+        fallback = (
+            reference.registry.lookup(node.op)
+            if allow_fallback and reference is not backend
+            else None
+        )
         if fallback is None:
             raise MissingLoweringError(missing_lowering_message(node, backend))
         warnings.warn(

@@ -37,7 +37,11 @@ def _optional_name(value):
 
 #: name -> (default, validator, description)
 OPTIONS: dict[str, tuple] = {
-    "floatX": ("float64", _choice("float64", "float32", "float16"), "dtype of T.matrix() and friends"),
+    "floatX": (
+        "float64",
+        _choice("float64", "float32", "float16"),
+        "dtype of T.matrix() and friends",
+    ),
     "backend": (None, _optional_name, "default backend name (None: the fastest available)"),
     "mode": ("FAST_RUN", _choice("FAST_RUN", "FAST_COMPILE", "NONE"), "default compilation mode"),
     "optimizer": ("fast_run", _choice("fast_run", "fast_compile", "None", None), "rewrite level"),
@@ -59,7 +63,9 @@ class Config:
 
     def __setattr__(self, name: str, value) -> None:
         if name not in OPTIONS:
-            raise AttributeError(f"croton.config has no option {name!r}; options: {sorted(OPTIONS)}")
+            raise AttributeError(
+                f"croton.config has no option {name!r}; options: {sorted(OPTIONS)}"
+            )
         try:
             value = OPTIONS[name][1](value)
         except ValueError as err:

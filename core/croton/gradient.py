@@ -11,4 +11,13 @@ from croton.autodiff import (
     verify_grad,
 )
 
-__all__ = ["DisconnectedInputError", "GradientError", "Lop", "Rop", "grad", "hessian", "jacobian", "verify_grad"]
+__all__ = [
+    "DisconnectedInputError",
+    "GradientError",
+    "Lop",
+    "Rop",
+    "grad",
+    "hessian",
+    "jacobian",
+    "verify_grad",
+]

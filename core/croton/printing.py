@@ -96,7 +96,9 @@ def _ids():
         n += 1
 
 
-def debugprint(obj, file=None, print_type: bool = False, depth: int = -1, ids: str = "CHAR", done=None):
+def debugprint(
+    obj, file=None, print_type: bool = False, depth: int = -1, ids: str = "CHAR", done=None
+):
     """Print the graph of ``obj`` as a tree, each node with an id.
 
     ``obj`` is a variable, a list of them, a compiled function (its rewritten graph) or a

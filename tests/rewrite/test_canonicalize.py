@@ -24,7 +24,7 @@ def _vectors():
 
 # (id, build(x, y) -> output, scalar ops that must be gone, ops that must remain)
 ALGEBRA_CASES = [
-    ("neg_neg", lambda x, y: -(-x) + y, {"neg"}, {"add"}),
+    ("neg_neg", lambda x, y: -(-x) + y, {"neg"}, {"add"}),  # noqa: B002
     ("add_sub_cancel", lambda x, y: x + y - x, {"add", "sub"}, set()),
     ("add_sub_cancel_commuted", lambda x, y: y + x - x, {"add", "sub"}, set()),
     ("sub_add_cancel", lambda x, y: (x - y) + y, {"add", "sub"}, set()),

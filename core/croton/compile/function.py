@@ -41,7 +41,9 @@ def _normalize_updates(updates) -> list[tuple[SharedVariable, Variable]]:
             raise TypeError(f"updates must be (shared_variable, new_value) pairs, got {pair!r}")
         var, value = pair
         if not isinstance(var, SharedVariable):
-            raise TypeError(f"update target {var} is not a shared variable; only shared variables can be updated")
+            raise TypeError(
+                f"update target {var} is not a shared variable; only shared variables can be updated"
+            )
         if id(var) in seen:
             raise ValueError(f"shared variable {var} is updated twice in the same function")
         seen.add(id(var))
@@ -75,7 +77,9 @@ def _normalize_givens(givens) -> dict[Variable, Variable]:
             if new.ndim == old.ndim and np.can_cast(new.dtype, old.dtype, "safe"):
                 new = new.astype(old.dtype)
             else:
-                raise TypeError(f"givens: {old} ({old.type}) cannot be replaced by {new} ({new.type})")
+                raise TypeError(
+                    f"givens: {old} ({old.type}) cannot be replaced by {new} ({new.type})"
+                )
         result[old] = new
     return result
 
@@ -127,7 +131,9 @@ def function(
 
     on_unused_input = on_unused_input or config.on_unused_input
     if on_unused_input not in ("raise", "warn", "ignore"):
-        raise ValueError(f"on_unused_input must be 'raise', 'warn' or 'ignore', got {on_unused_input!r}")
+        raise ValueError(
+            f"on_unused_input must be 'raise', 'warn' or 'ignore', got {on_unused_input!r}"
+        )
     mode = (mode or config.mode).upper() if isinstance(mode or config.mode, str) else config.mode
     if mode not in _MODES:
         raise ValueError(f"unknown mode {mode!r}; use one of {_MODES}")
@@ -173,7 +179,11 @@ def function(
     if not no_default_updates:
         updated = {id(s) for s, _ in update_pairs}
         for var in free_inputs(output_vars + update_vars):
-            if isinstance(var, SharedVariable) and var.default_update is not None and id(var) not in updated:
+            if (
+                isinstance(var, SharedVariable)
+                and var.default_update is not None
+                and id(var) not in updated
+            ):
                 update_pairs.append((var, var.default_update))
                 update_vars.append(var.default_update)
 
@@ -228,7 +238,18 @@ def function(
 class FunctionMaker:
     """What a compiled function was made from (Theano's ``f.maker``)."""
 
-    def __init__(self, fgraph, backend, mode, inputs, outputs, shared_inputs, updates, original_outputs, allow_input_downcast):
+    def __init__(
+        self,
+        fgraph,
+        backend,
+        mode,
+        inputs,
+        outputs,
+        shared_inputs,
+        updates,
+        original_outputs,
+        allow_input_downcast,
+    ):
         self.fgraph = fgraph
         self.backend = backend
         self.mode = mode
@@ -251,7 +272,10 @@ def _aliased_outputs(fgraph: FunctionGraph) -> list[bool]:
     for node in fgraph.toposort():
         view_map = getattr(node.op, "view_map", None) or {}
         for out_index, in_indices in view_map.items():
-            if any(id(node.inputs[i]) in may_alias or isinstance(node.inputs[i], Constant) for i in in_indices):
+            if any(
+                id(node.inputs[i]) in may_alias or isinstance(node.inputs[i], Constant)
+                for i in in_indices
+            ):
                 may_alias.add(id(node.outputs[out_index]))
     flags, seen = [], set()
     for out in fgraph.outputs:
@@ -263,7 +287,9 @@ def _aliased_outputs(fgraph: FunctionGraph) -> list[bool]:
 class Function:
     """A compiled function. Call it with the input values, positionally or by name."""
 
-    def __init__(self, maker: FunctionMaker, executable, single: bool, name=None, trust_input: bool = False):
+    def __init__(
+        self, maker: FunctionMaker, executable, single: bool, name=None, trust_input: bool = False
+    ):
         self.maker = maker
         self.name = name
         self.trust_input = trust_input
@@ -280,10 +306,12 @@ class Function:
                 self._input_names.setdefault(i.name, position)
         self._input_types = [i.variable.type for i in ins]
         self._input_labels = [
-            f"input {position} ({i.name})" if i.name else f"input {position}" for position, i in enumerate(ins)
+            f"input {position} ({i.name})" if i.name else f"input {position}"
+            for position, i in enumerate(ins)
         ]
         self._downcast = [
-            i.allow_downcast if i.allow_downcast is not None else bool(maker.allow_input_downcast) for i in ins
+            i.allow_downcast if i.allow_downcast is not None else bool(maker.allow_input_downcast)
+            for i in ins
         ]
         self._shared = maker.shared_inputs
         self._update_targets = [s for s, _ in maker.updates]
@@ -292,13 +320,17 @@ class Function:
     def _arguments(self, args, kwargs) -> list:
         ins = self.maker.inputs
         if len(args) > len(ins):
-            raise TypeError(f"{self._label()} takes {len(ins)} inputs, got {len(args)} positional arguments")
+            raise TypeError(
+                f"{self._label()} takes {len(ins)} inputs, got {len(args)} positional arguments"
+            )
         values = list(args) + [None] * (len(ins) - len(args))
         given = [True] * len(args) + [False] * (len(ins) - len(args))
         for key, value in kwargs.items():
             position = self._input_names.get(key)
             if position is None:
-                raise TypeError(f"{self._label()} has no input named {key!r}; inputs: {list(self._input_names)}")
+                raise TypeError(
+                    f"{self._label()} has no input named {key!r}; inputs: {list(self._input_names)}"
+                )
             if given[position]:
                 raise TypeError(f"{self._label()} got input {key!r} twice")
             values[position], given[position] = value, True
@@ -310,7 +342,9 @@ class Function:
         if self.trust_input:
             return values
         converted = []
-        for value, type_, label, downcast in zip(values, self._input_types, self._input_labels, self._downcast):
+        for value, type_, label, downcast in zip(
+            values, self._input_types, self._input_labels, self._downcast
+        ):
             converted.append(type_.filter(value, name=label, allow_downcast=downcast))
         if not self._numpy_native:
             converted = [self._backend.to_backend(v) for v in converted]
@@ -407,7 +441,10 @@ def _unpickle_function(state) -> Function:
     n = state["n_outputs"]
     outputs = [Out(v, borrow=b) for v, b in zip(variables[:n], state["borrow"])]
     updates = list(zip(state["shared"], variables[n:]))
-    ins = [In(var, name=name, value=value, allow_downcast=downcast) for var, name, value, downcast in state["inputs"]]
+    ins = [
+        In(var, name=name, value=value, allow_downcast=downcast)
+        for var, name, value, downcast in state["inputs"]
+    ]
     return function(
         ins,
         outputs[0] if state["single"] else outputs,

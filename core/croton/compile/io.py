@@ -26,7 +26,18 @@ class In:
         Accept lossy conversions for this input (overrides the function's setting).
     """
 
-    def __init__(self, variable: Variable, name: str | None = None, value=_NO_VALUE, update=None, mutable: bool = False, strict: bool = False, allow_downcast=None, borrow: bool = False, implicit: bool = False):
+    def __init__(
+        self,
+        variable: Variable,
+        name: str | None = None,
+        value=_NO_VALUE,
+        update=None,
+        mutable: bool = False,
+        strict: bool = False,
+        allow_downcast=None,
+        borrow: bool = False,
+        implicit: bool = False,
+    ):
         if not isinstance(variable, Variable):
             raise TypeError(f"In() takes a symbolic variable, got {type(variable).__name__}")
         self.variable = variable

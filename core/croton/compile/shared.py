@@ -29,8 +29,14 @@ class SharedVariable(Variable):
     def _filter(self, value):
         name = f"shared variable {self.name or ''}".rstrip()
         if self.strict:
-            if not isinstance(value, np.ndarray) or value.dtype.name != self.type.dtype or value.ndim != self.type.ndim:
-                raise TypeError(f"{name} is strict: expected an ndarray of {self.type}, got {type(value).__name__}")
+            if (
+                not isinstance(value, np.ndarray)
+                or value.dtype.name != self.type.dtype
+                or value.ndim != self.type.ndim
+            ):
+                raise TypeError(
+                    f"{name} is strict: expected an ndarray of {self.type}, got {type(value).__name__}"
+                )
         return self.type.filter(value, name=name, allow_downcast=bool(self.allow_downcast))
 
     def get_value(self, borrow: bool = False, return_internal_type: bool = False):
@@ -79,7 +85,15 @@ class TensorSharedVariable(_TensorOperators, SharedVariable):
     """A shared tensor, usable in expressions like any tensor variable."""
 
 
-def shared(value, name: str | None = None, strict: bool = False, allow_downcast=None, borrow: bool = False, shape=None, broadcastable=None):
+def shared(
+    value,
+    name: str | None = None,
+    strict: bool = False,
+    allow_downcast=None,
+    borrow: bool = False,
+    shape=None,
+    broadcastable=None,
+):
     """A shared variable holding ``value`` (copied unless ``borrow=True``).
 
     Its type has ``value``'s dtype and rank; dimensions are of unknown length unless
@@ -91,6 +105,12 @@ def shared(value, name: str | None = None, strict: bool = False, allow_downcast=
     if array.dtype == object:
         raise TypeError(f"shared() cannot hold a value of type {type(value).__name__}")
     if shape is None:
-        shape = tuple(1 if b else None for b in broadcastable) if broadcastable is not None else (None,) * array.ndim
+        shape = (
+            tuple(1 if b else None for b in broadcastable)
+            if broadcastable is not None
+            else (None,) * array.ndim
+        )
     type_ = TensorType(array.dtype.name, shape=shape)
-    return TensorSharedVariable(type_, array, name=name, strict=strict, allow_downcast=allow_downcast)
+    return TensorSharedVariable(
+        type_, array, name=name, strict=strict, allow_downcast=allow_downcast
+    )

@@ -33,7 +33,9 @@ class FunctionGraph:
         self.inputs: list[Variable] = list(inputs)
         self.outputs: list[Variable] = list(outputs)
         # clients[var] is an insertion-ordered set (a dict of None) of (node, input index)
-        self.clients: dict[Variable, dict[tuple[Apply | str, int], None]] = {v: {} for v in self.inputs}
+        self.clients: dict[Variable, dict[tuple[Apply | str, int], None]] = {
+            v: {} for v in self.inputs
+        }
         self.apply_nodes: set[Apply] = set()
         #: objects told of edits: ``on_import(fgraph, node)``, ``on_prune(fgraph, node)``
         self.listeners: list = []
@@ -91,13 +93,17 @@ class FunctionGraph:
         """Nodes computing ``var`` that are not in the graph yet, inputs first."""
         order: list[Apply] = []
         seen: set[int] = set()
-        stack = [(var.owner, 0)] if var.owner is not None and var.owner not in self.apply_nodes else []
+        stack = (
+            [(var.owner, 0)] if var.owner is not None and var.owner not in self.apply_nodes else []
+        )
         while stack:
             node, i = stack[-1]
             if i < len(node.inputs):
                 stack[-1] = (node, i + 1)
                 parent = node.inputs[i].owner
-                fresh = parent is not None and parent not in self.apply_nodes and id(parent) not in seen
+                fresh = (
+                    parent is not None and parent not in self.apply_nodes and id(parent) not in seen
+                )
                 if fresh and node.inputs[i] not in self.clients:
                     seen.add(id(parent))
                     stack.append((parent, 0))

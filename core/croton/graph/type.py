@@ -30,7 +30,9 @@ def normalize_dtype(dtype) -> str:
         dtype = config.floatX
     name = np.dtype(dtype).name
     if name not in SUPPORTED_DTYPES:
-        raise TypeError(f"croton does not support dtype {name!r}; use one of {sorted(SUPPORTED_DTYPES)}")
+        raise TypeError(
+            f"croton does not support dtype {name!r}; use one of {sorted(SUPPORTED_DTYPES)}"
+        )
     return name
 
 
@@ -92,7 +94,9 @@ class TensorType:
         return np.dtype(self.dtype)
 
     def clone(self, dtype=None, shape=None) -> TensorType:
-        return TensorType(self.dtype if dtype is None else dtype, shape=self.shape if shape is None else shape)
+        return TensorType(
+            self.dtype if dtype is None else dtype, shape=self.shape if shape is None else shape
+        )
 
     def __eq__(self, other) -> bool:
         return type(other) is TensorType and self.dtype == other.dtype and self.shape == other.shape
@@ -178,7 +182,9 @@ class TensorType:
         try:
             source = np.asarray(value)
         except Exception as err:  # ragged lists and other non-array data
-            raise TypeError(f"{name}: cannot convert {type(value).__name__} to an array: {err}") from None
+            raise TypeError(
+                f"{name}: cannot convert {type(value).__name__} to an array: {err}"
+            ) from None
         if source.dtype == object:
             raise TypeError(f"{name}: cannot convert {type(value).__name__} data to {target.name}")
         if source.size == 0 or np.can_cast(source.dtype, target, "safe") or allow_downcast:
@@ -186,7 +192,9 @@ class TensorType:
         converted = source.astype(target)
         # Python numbers and lists convert when the value survives the round trip.
         with np.errstate(all="ignore"):
-            exact = np.array_equal(converted.astype(source.dtype), source, equal_nan=source.dtype.kind in "fc")
+            exact = np.array_equal(
+                converted.astype(source.dtype), source, equal_nan=source.dtype.kind in "fc"
+            )
             if source.dtype.kind == "f" and target.kind == "f":
                 exact = exact and bool(np.all(np.isfinite(converted) == np.isfinite(source)))
         if exact:

@@ -37,7 +37,7 @@ def _is_length(var) -> bool:
 length = P.var("x", constraint=_is_length)
 
 ALGEBRA = [
-    (-(-x), lambda x: x, "neg_neg"),  # --x -> x
+    (-(-x), lambda x: x, "neg_neg"),  # --x -> x  # noqa: B002
     (x * 1, lambda x: x, "mul_one"),  # x*1 -> x
     (x + 0, lambda x: x, "add_zero"),  # x+0 -> x
     (x - 0, lambda x: x, "sub_zero"),  # x-0 -> x
@@ -116,11 +116,17 @@ def collect_constants(fgraph, node):
         return None
     combine = np.add if name == "add" else np.multiply
     value = np.asarray(constant_source(constants[0]).data)
-    value = value.reshape((1,) * (constants[0].ndim - value.ndim) + value.shape) if value.ndim < constants[0].ndim else value
+    value = (
+        value.reshape((1,) * (constants[0].ndim - value.ndim) + value.shape)
+        if value.ndim < constants[0].ndim
+        else value
+    )
     for c in constants[1:]:
         data = np.asarray(constant_source(c).data)
         with np.errstate(all="ignore"):
-            value = combine(value, data.reshape(c.type.shape) if data.size == np.prod(c.type.shape) else data)
+            value = combine(
+                value, data.reshape(c.type.shape) if data.size == np.prod(c.type.shape) else data
+            )
     folded = tm.as_tensor_variable(np.asarray(value, dtype=dtype))
     rest = [v for v in leaves if constant_source(v) is None]
     result = folded
@@ -153,7 +159,11 @@ def useless_reshape(fgraph, node):
     static = constant_source(shape)
     if shape.owner is not None and isinstance(shape.owner.op, Shape) and shape.owner.inputs[0] is x:
         return [x]
-    if static is not None and None not in x.type.shape and tuple(static.data.tolist()) == x.type.shape:
+    if (
+        static is not None
+        and None not in x.type.shape
+        and tuple(static.data.tolist()) == x.type.shape
+    ):
         return [x]
     if x.owner is not None and isinstance(x.owner.op, Reshape):
         return [node.op(x.owner.inputs[0], shape)]
@@ -324,7 +334,10 @@ def elemwise_alloc(fgraph, node):
         stretched = [a for a in range(out_ndim) if padded[a] == 1 and var.type.shape[a] != 1]
         if all(any(o.type.shape[a] != 1 for o in others) for a in stretched):
             broadcast = value.dimshuffle(["x"] * (out_ndim - value.ndim) + list(range(value.ndim)))
-            if any(p != 1 and p != s and s is not None and p is not None for p, s in zip(padded, var.type.shape)):
+            if any(
+                p != 1 and p != s and s is not None and p is not None
+                for p, s in zip(padded, var.type.shape)
+            ):
                 continue
             inputs = list(node.inputs)
             inputs[position] = broadcast
@@ -353,7 +366,9 @@ canonicalize_pass = EquilibriumPass("canonicalize", NODE_REWRITES)
 canonicalize_pass.rules(*ALGEBRA)
 
 #: what FAST_COMPILE runs: folding and the local algebra, no shape analysis
-cheap_pass = EquilibriumPass("canonicalize_cheap", [constant_fold, dimshuffle_compose, useless_cast])
+cheap_pass = EquilibriumPass(
+    "canonicalize_cheap", [constant_fold, dimshuffle_compose, useless_cast]
+)
 cheap_pass.rules(*ALGEBRA)
 
 del Constant

@@ -28,7 +28,11 @@ def constant_fold(fgraph, node):
     from croton.backend import reference_backend
     from croton.tensor.variable import TensorConstant
 
-    if not node.inputs or not all(isinstance(v, Constant) for v in node.inputs) or _never_folded(node.op):
+    if (
+        not node.inputs
+        or not all(isinstance(v, Constant) for v in node.inputs)
+        or _never_folded(node.op)
+    ):
         return None
     for out in node.outputs:
         shape = out.type.shape

@@ -118,8 +118,12 @@ def _replacement_pairs(node: Apply, result) -> list[tuple[Variable, Variable]]:
     if isinstance(result, dict):
         return list(result.items())
     if len(result) != len(node.outputs):
-        raise ValueError(f"a rewrite of {node.op} returned {len(result)} replacements for {len(node.outputs)} outputs")
-    return [(old, new) for old, new in zip(node.outputs, result) if new is not None and new is not old]
+        raise ValueError(
+            f"a rewrite of {node.op} returned {len(result)} replacements for {len(node.outputs)} outputs"
+        )
+    return [
+        (old, new) for old, new in zip(node.outputs, result) if new is not None and new is not old
+    ]
 
 
 def _fit_type(old: Variable, new: Variable) -> Variable | None:
@@ -216,7 +220,9 @@ class EquilibriumPass:
     visited again; nothing else is.
     """
 
-    def __init__(self, name: str, rewriters: Sequence[NodeRewriter] = (), max_rewrites_per_node: int = 50):
+    def __init__(
+        self, name: str, rewriters: Sequence[NodeRewriter] = (), max_rewrites_per_node: int = 50
+    ):
         self.name = name
         self.rewriters: list[NodeRewriter] = list(rewriters)
         self.max_rewrites_per_node = max_rewrites_per_node
@@ -270,7 +276,11 @@ class EquilibriumPass:
                         budget -= 1
                         break
             if budget <= 0:
-                warnings.warn(f"rewrite pass {self.name} stopped before reaching a fixed point", RewriteWarning, stacklevel=2)
+                warnings.warn(
+                    f"rewrite pass {self.name} stopped before reaching a fixed point",
+                    RewriteWarning,
+                    stacklevel=2,
+                )
         finally:
             fgraph.listeners.remove(worklist)
             stats.pass_seconds[self.name] += time.perf_counter() - start
@@ -328,7 +338,11 @@ class GraphPass:
                 raise
             stats.errors.append(f"{self.name}: {type(error).__name__}: {error}")
             if config.on_rewrite_error == "warn":
-                warnings.warn(f"rewrite pass {self.name} raised {error!r} (skipped)", RewriteWarning, stacklevel=2)
+                warnings.warn(
+                    f"rewrite pass {self.name} raised {error!r} (skipped)",
+                    RewriteWarning,
+                    stacklevel=2,
+                )
         finally:
             stats.pass_seconds[self.name] += time.perf_counter() - start
         return stats

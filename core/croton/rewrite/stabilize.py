@@ -25,9 +25,7 @@ RULES = [
     (P.exp(x) + -1, lambda x: tm.expm1(x), "expm1_add"),  # exp(x) + -1 -> expm1(x)
     (
         P.log(1 - P.exp(x)),
-        lambda x: tm.switch(
-            tm.lt(x, -LOG_TWO), tm.log1p(-tm.exp(x)), tm.log(-tm.expm1(x))
-        ),
+        lambda x: tm.switch(tm.lt(x, -LOG_TWO), tm.log1p(-tm.exp(x)), tm.log(-tm.expm1(x))),
         "log1mexp",
     ),  # log(1 - exp(x)) -> log1p(-exp(x)) for x < -log 2, else log(-expm1(x))
     (
