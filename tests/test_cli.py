@@ -81,3 +81,68 @@ def test_make_spirals_is_deterministic_per_seed():
     assert np.array_equal(X0, X0_again) and np.array_equal(y0, y0_again)
     assert not np.allclose(X0, X1)
     assert np.array_equal(y0, y1)
+
+
+@pytest.fixture
+def partial_backends():
+    """Two extra backends through the plugin API: one lowering only Dot, one unavailable."""
+    import croton.plugin
+    from croton.backend import Backend
+    from croton.ops.blas import Dot
+
+    class DotOnly(Backend):
+        name = "dot-only"
+        version = "0.1"
+
+    class Unavailable(Backend):
+        name = "needs-gpu"
+        version = "2.0"
+
+        def unavailable_reason(self):
+            return "no CUDA device"
+
+    dot_only = DotOnly()
+    dot_only.registry.register(Dot, lambda op, node: None)
+
+    class Plugin:
+        @croton.plugin.hookimpl
+        def croton_backends(self):
+            return [dot_only, Unavailable()]
+
+    croton.plugin.register(Plugin(), name="cli-test-backends")
+    yield
+    croton.plugin.unregister("cli-test-backends")
+
+
+def _table(output: str) -> dict[str, list[str]]:
+    lines = output.split("\n\n")[0].splitlines()
+    return {line.split()[0]: line.split() for line in lines[1:]}
+
+
+def test_backends_prints_coverage_and_status(capsys, partial_backends):
+    from croton.ops import core_op_classes
+
+    total = len(core_op_classes())
+    assert main(["backends"]) == 0
+    output = capsys.readouterr().out
+    assert output.splitlines()[0].split() == ["backend", "version", "ops", "lowered", "status"]
+    rows = _table(output)
+    assert rows["numpy"][2] == f"{total}/{total}" and rows["numpy"][3] == "available"
+    assert rows["dot-only"][1:4] == ["0.1", f"1/{total}", "available"]
+    assert rows["needs-gpu"][3:] == ["unavailable:", "no", "CUDA", "device"]
+    assert "cannot lower" not in output
+
+
+def test_backends_missing_lists_the_gaps(capsys, partial_backends):
+    from croton.ops import core_op_classes
+
+    assert main(["backends", "--missing"]) == 0
+    output = capsys.readouterr().out
+    gaps = {
+        line.split(" cannot lower: ")[0]: line.split(" cannot lower: ")[1]
+        for line in output.splitlines()
+        if " cannot lower: " in line
+    }
+    assert gaps["numpy"] == "nothing (complete)"
+    expected = sorted(op.__name__ for op in core_op_classes() if op.__name__ != "Dot")
+    assert gaps["dot-only"].split(", ") == expected

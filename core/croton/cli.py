@@ -1,4 +1,4 @@
-"""The ``croton`` command: ``croton info`` and ``croton demo``.
+"""The ``croton`` command: ``croton info``, ``croton backends`` and ``croton demo``.
 
 A mistake on the user's side (an unknown backend, a bad setting) ends with one
 line ``croton: error: ...`` on standard error and exit status 2, never a
@@ -30,6 +30,14 @@ def _build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="show croton's version and the backends it found")
     info.set_defaults(run=_run_info)
 
+    backends = commands.add_parser(
+        "backends", help="show each backend's availability, version and op coverage"
+    )
+    backends.add_argument(
+        "--missing", action="store_true", help="also list the ops each backend cannot lower"
+    )
+    backends.set_defaults(run=_run_backends)
+
     demo = commands.add_parser("demo", help="train a small MLP on spiral data")
     demo.add_argument("--backend", metavar="NAME", help="backend that compiles the model")
     demo.add_argument("--epochs", type=int, metavar="N", help="passes over the data")
@@ -58,6 +66,28 @@ def _run_info(args: argparse.Namespace) -> None:
     width = max((len(backend.name) for backend in backends), default=0)
     for backend in backends:
         print(f"  {backend.name:<{width}}  {backend.version:<10}  {_backend_status(backend)}")
+
+
+def _run_backends(args: argparse.Namespace) -> None:
+    """A table of backends: name, version, status and how many core ops each lowers."""
+    from croton.ops import core_op_classes
+
+    ops = core_op_classes()
+    rows = [("backend", "version", "ops lowered", "status")]
+    gaps = {}
+    for backend in croton.backend.list_backends():
+        missing = [op.__name__ for op in ops if op not in backend.registry]
+        gaps[backend.name] = missing
+        lowered = f"{len(ops) - len(missing)}/{len(ops)}"
+        rows.append((backend.name, backend.version, lowered, _backend_status(backend)))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
+    if args.missing:
+        for name, missing in gaps.items():
+            print(
+                f"\n{name} cannot lower: {', '.join(missing) if missing else 'nothing (complete)'}"
+            )
 
 
 def _run_demo(args: argparse.Namespace) -> None:

@@ -112,6 +112,14 @@ def _float_rule(inputs):
     return [dtype.name] * len(inputs), dtype.name
 
 
+def _real_float_rule(inputs):
+    """Like `_float_rule`, for functions defined on the real line only (sigmoid, erf)."""
+    input_dtypes, dtype = _float_rule(inputs)
+    if np.dtype(dtype).kind == "c":
+        raise TypeError("defined for real numbers only")
+    return input_dtypes, dtype
+
+
 def _same_rule(inputs):
     dtype = _promote(inputs)
     return [dtype] * len(inputs), dtype
@@ -135,6 +143,14 @@ def _round_rule(inputs):
         return [dtype], dtype
     loop = np.rint.resolve_dtypes((_as_dtype(dtype), None))
     return [loop[0].name], loop[1].name
+
+
+def _round_away_rule(inputs):
+    """`_round_rule` for real numbers only (it rounds through ``trunc``)."""
+    input_dtypes, dtype = _round_rule(inputs)
+    if np.dtype(dtype).kind == "c":
+        raise TypeError("defined for real numbers only")
+    return input_dtypes, dtype
 
 
 def _cast_rule(dtype):
@@ -272,14 +288,14 @@ _TABLE = [
     ("arcsinh", 1, np.arcsinh, _u(lambda x, z: 1 / _t().sqrt(x * x + 1)), ""),
     ("arccosh", 1, np.arccosh, _u(lambda x, z: 1 / _t().sqrt(x * x - 1)), ""),
     ("arctanh", 1, np.arctanh, _u(lambda x, z: 1 / (1 - x * x)), ""),
-    ("sigmoid", 1, _float_rule, _u(lambda x, z: z * _t().sigmoid(-x)), ""),
-    ("softplus", 1, _float_rule, _u(lambda x, z: _t().sigmoid(x)), ""),
-    ("erf", 1, _float_rule, _u(lambda x, z: _TWO_OVER_SQRT_PI * _t().exp(-x * x)), ""),
-    ("erfc", 1, _float_rule, _u(lambda x, z: -_TWO_OVER_SQRT_PI * _t().exp(-x * x)), ""),
+    ("sigmoid", 1, _real_float_rule, _u(lambda x, z: z * _t().sigmoid(-x)), ""),
+    ("softplus", 1, _real_float_rule, _u(lambda x, z: _t().sigmoid(x)), ""),
+    ("erf", 1, _real_float_rule, _u(lambda x, z: _TWO_OVER_SQRT_PI * _t().exp(-x * x)), ""),
+    ("erfc", 1, _real_float_rule, _u(lambda x, z: -_TWO_OVER_SQRT_PI * _t().exp(-x * x)), ""),
     ("floor", 1, np.floor, _zero, ""),
     ("ceil", 1, np.ceil, _zero, ""),
     ("round", 1, _round_rule, _zero, ""),
-    ("round_half_away_from_zero", 1, _round_rule, _zero, ""),
+    ("round_half_away_from_zero", 1, _round_away_rule, _zero, ""),
     ("trunc", 1, np.trunc, _zero, ""),
     ("clip", 3, _same_rule, _clip, ""),
     ("minimum", 2, np.minimum, _extremum, "ca"),
