@@ -54,7 +54,12 @@ def _node_text(node, args: list[str], var: Variable) -> str:
             return f"{_PREFIX[name]}{args[0]}"
         return f"{op.scalar_op}({', '.join(args)})"
     if isinstance(op, DimShuffle):
-        if op.new_order == (1, 0):
+        order = op.new_order
+        while order and order[0] == "x":  # leading broadcast axes are implicit (as in Theano)
+            order = order[1:]
+        if order == tuple(range(op.input_ndim)):
+            return args[0]
+        if op.input_ndim > 1 and order == tuple(reversed(range(op.input_ndim))):
             return f"{args[0]}.T"
         return f"{args[0]}.dimshuffle({', '.join(repr(d) for d in op.new_order)})"
     if isinstance(op, Reduce):

@@ -13,6 +13,7 @@ from croton.compile.shared import SharedVariable
 from croton.graph.basic import Constant, Variable
 from croton.graph.fgraph import FunctionGraph
 from croton.graph.traversal import clone_replace, free_inputs
+from croton.graph.type import TensorType
 from croton.tensor.variable import as_tensor_variable
 
 
@@ -47,6 +48,12 @@ def _normalize_updates(updates) -> list[tuple[SharedVariable, Variable]]:
         if id(var) in seen:
             raise ValueError(f"shared variable {var} is updated twice in the same function")
         seen.add(id(var))
+        if isinstance(value, (bool, int, float, complex)) and not isinstance(value, np.generic):
+            # a Python number is weak (NEP 50): it takes the shared variable's dtype if exact
+            try:
+                value = TensorType(var.dtype, shape=()).filter(value, name=f"the update of {var}")
+            except TypeError:
+                pass
         value = as_tensor_variable(value)
         if value.ndim != var.ndim:
             raise TypeError(
@@ -60,8 +67,26 @@ def _normalize_updates(updates) -> list[tuple[SharedVariable, Variable]]:
                     f"stored without loss. Cast it: `({value}).astype('{var.dtype}')`.\n{value.where()}"
                 )
             value = value.astype(var.dtype)
+        value = _with_static_shape(value, var.type, f"the update of {var}")
         result.append((var, value))
     return result
+
+
+def _with_static_shape(value: Variable, target, what: str) -> Variable:
+    """``value`` with the static shape of ``target``: a conflict raises, an unknown length
+    becomes a run-time check."""
+    have, want = value.type.shape, target.shape
+    for axis, (h, w) in enumerate(zip(have, want)):
+        if h is not None and w is not None and h != w:
+            raise TypeError(
+                f"{what} has static shape {have}, which conflicts with {want} at axis {axis}.\n"
+                f"{value.where()}"
+            )
+    if any(h is None and w is not None for h, w in zip(have, want)):
+        from croton.tensor.shape import specify_shape
+
+        value = specify_shape(value, [h if w is None else w for h, w in zip(have, want)])
+    return value
 
 
 def _normalize_givens(givens) -> dict[Variable, Variable]:
@@ -80,7 +105,7 @@ def _normalize_givens(givens) -> dict[Variable, Variable]:
                 raise TypeError(
                     f"givens: {old} ({old.type}) cannot be replaced by {new} ({new.type})"
                 )
-        result[old] = new
+        result[old] = _with_static_shape(new, old.type, f"givens: the replacement of {old}")
     return result
 
 
@@ -125,6 +150,10 @@ def function(
         fastest available CPU backend.
     mode
         ``"FAST_RUN"``, ``"FAST_COMPILE"`` or ``"NONE"`` (how much to rewrite).
+    profile
+        Print which rewrites fired how often and how long each pass took (as
+        ``croton.config.print_rewrites`` does for every function). The numbers stay
+        available as ``f.maker.fgraph.rewrite_stats`` either way.
     """
     from croton import backend as backend_module
     from croton.config import config
@@ -134,9 +163,10 @@ def function(
         raise ValueError(
             f"on_unused_input must be 'raise', 'warn' or 'ignore', got {on_unused_input!r}"
         )
-    mode = (mode or config.mode).upper() if isinstance(mode or config.mode, str) else config.mode
-    if mode not in _MODES:
-        raise ValueError(f"unknown mode {mode!r}; use one of {_MODES}")
+    requested = config.mode if mode is None else mode
+    if not isinstance(requested, str) or requested.upper() not in _MODES:
+        raise ValueError(f"unknown mode {requested!r}; use one of {_MODES}")
+    mode = requested.upper()
     chosen = backend_module.select_backend(backend)
     allow_fallback = config.allow_fallback if allow_fallback is None else allow_fallback
 
@@ -209,7 +239,7 @@ def function(
     unused = [v for v in explicit if id(v) not in needed_ids]
     if unused and on_unused_input != "ignore":
         message = (
-            f"input(s) {', '.join(str(v) for v in unused)} of function {name or ''} are not used "
+            f"input(s) {', '.join(str(v) for v in unused)}{f' of function {name!r}' if name else ''} are not used "
             "by any output or update. Remove them, or pass on_unused_input='warn' or 'ignore'."
         )
         if on_unused_input == "raise":
@@ -219,7 +249,7 @@ def function(
     fgraph = FunctionGraph(explicit + shared_inputs, output_vars + update_vars, clone=True)
     from croton.rewrite import rewrite_graph
 
-    rewrite_graph(fgraph, mode=mode, backend=chosen)
+    rewrite_graph(fgraph, mode=mode, backend=chosen, profile=bool(profile))
     executable = chosen.compile(fgraph, allow_fallback=allow_fallback)
     maker = FunctionMaker(
         fgraph=fgraph,
@@ -418,7 +448,8 @@ class Function:
         from croton.graph.serialize import dump_graph
 
         maker = self.maker
-        graph = dump_graph([o.variable for o in maker.outputs] + [v for _, v in maker.updates])
+        # the outputs after givens were substituted: the pickle needs no givens
+        graph = dump_graph(list(maker.original_outputs) + [v for _, v in maker.updates])
         state = {
             "inputs": [(i.variable, i.name, i.value, i.allow_downcast) for i in maker.inputs],
             "graph": graph,
@@ -430,6 +461,7 @@ class Function:
             "mode": maker.mode,
             "backend": maker.backend.name,
             "allow_input_downcast": maker.allow_input_downcast,
+            "trust_input": self.trust_input,
         }
         return (_unpickle_function, (state,))
 
@@ -455,4 +487,5 @@ def _unpickle_function(state) -> Function:
         allow_input_downcast=state["allow_input_downcast"],
         on_unused_input="ignore",
         no_default_updates=True,
+        trust_input=state.get("trust_input", False),
     )

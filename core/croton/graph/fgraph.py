@@ -75,8 +75,13 @@ class FunctionGraph:
         """Make every client of ``old`` use ``new`` instead, importing new nodes."""
         if old.type != new.type and not old.type.is_compatible(new.type):
             raise TypeError(f"cannot replace {old} ({old.type}) by {new} ({new.type}) ({reason})")
-        for node in self._new_nodes(new):
+        if new is old:
+            return
+        fresh = self._new_nodes(new)
+        for node in fresh:
             self._import_node(node)
+        if fresh and old.creation is not None:
+            new.creation = old.creation  # errors in the new node point at the user's code
         if new.owner is None:
             self._check_reachable(new)
         self.clients.setdefault(new, {})
@@ -118,6 +123,8 @@ class FunctionGraph:
         while stack:
             v = stack.pop()
             node = v.owner
+            if node is None and not self.clients.get(v) and all(v is not i for i in self.inputs):
+                self.clients.pop(v, None)  # a constant nothing uses any more
             if node is None or node not in self.apply_nodes:
                 continue
             if any(self.clients.get(o) for o in node.outputs):

@@ -36,6 +36,15 @@ def normalize_dtype(dtype) -> str:
     return name
 
 
+def _check_numeric(source: np.ndarray, value, name: str, target: np.dtype) -> None:
+    """Raise a TypeError naming ``name`` unless ``source`` holds numbers or booleans."""
+    if source.dtype.kind not in "biufc":  # strings, objects, dates: never converted
+        raise TypeError(
+            f"{name}: cannot convert {type(value).__name__} data of dtype {source.dtype} "
+            f"to {target.name}"
+        )
+
+
 class TensorType:
     """The type of an n-dimensional array: a dtype and a static shape.
 
@@ -172,6 +181,7 @@ class TensorType:
         target = self.numpy_dtype
         if isinstance(value, np.ndarray) or isinstance(value, np.generic):
             source = np.asarray(value)
+            _check_numeric(source, value, name, target)
             if np.can_cast(source.dtype, target, "safe") or allow_downcast:
                 return source.astype(target)
             raise TypeError(
@@ -185,13 +195,12 @@ class TensorType:
             raise TypeError(
                 f"{name}: cannot convert {type(value).__name__} to an array: {err}"
             ) from None
-        if source.dtype == object:
-            raise TypeError(f"{name}: cannot convert {type(value).__name__} data to {target.name}")
+        _check_numeric(source, value, name, target)
         if source.size == 0 or np.can_cast(source.dtype, target, "safe") or allow_downcast:
             return source.astype(target)
-        converted = source.astype(target)
         # Python numbers and lists convert when the value survives the round trip.
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"):  # an overflowing cast is reported below, not warned
+            converted = source.astype(target)
             exact = np.array_equal(
                 converted.astype(source.dtype), source, equal_nan=source.dtype.kind in "fc"
             )

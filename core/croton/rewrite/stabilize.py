@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from croton.ops.elemwise import DimShuffle, Elemwise
 from croton.ops.nnet import Softmax
 from croton.ops.reduce import Reduce
@@ -25,7 +27,12 @@ RULES = [
     (P.exp(x) + -1, lambda x: tm.expm1(x), "expm1_add"),  # exp(x) + -1 -> expm1(x)
     (
         P.log(1 - P.exp(x)),
-        lambda x: tm.switch(tm.lt(x, -LOG_TWO), tm.log1p(-tm.exp(x)), tm.log(-tm.expm1(x))),
+        lambda x: tm.switch(
+            tm.lt(x, -LOG_TWO),
+            # clamped, so the branch not taken has a finite gradient (0 * inf is nan)
+            tm.log1p(-tm.exp(tm.minimum(x, -LOG_TWO))),
+            tm.log(-tm.expm1(x)),
+        ),
         "log1mexp",
     ),  # log(1 - exp(x)) -> log1p(-exp(x)) for x < -log 2, else log(-expm1(x))
     (
@@ -127,6 +134,23 @@ def log_sum_exp(fgraph, node):
     return [result if kept_dims is None else result.dimshuffle(kept_dims)]
 
 
+def _same_exponential(var, exponential) -> bool:
+    """True if ``var`` is ``exponential`` or another ``exp`` of the same input.
+
+    ``grad`` stabilizes its cost before merging, so ``exp(x) / sum(exp(x))`` written
+    with two ``exp`` calls must match as well.
+    """
+    if var is exponential:
+        return True
+    owner, other = var.owner, exponential.owner
+    return (
+        owner is not None
+        and isinstance(owner.op, Elemwise)
+        and owner.op == other.op
+        and owner.inputs[0] is other.inputs[0]
+    )
+
+
 @node_rewriter(tracks=[("elemwise", "true_div")], name="softmax_from_exp")
 def softmax_from_exp(fgraph, node):
     """exp(x) / sum(exp(x), axis, keepdims=True) -> softmax(x, axis), which cannot overflow."""
@@ -149,7 +173,7 @@ def softmax_from_exp(fgraph, node):
         or total.op.prologue is not None
         or len(total.op.axis) != 1
         or total.op.dtype not in (None, numerator.dtype)
-        or total.inputs[0] is not numerator
+        or not _same_exponential(total.inputs[0], numerator)
     ):
         return None
     (axis,) = total.op.axis
@@ -217,19 +241,28 @@ def _measured_length(length) -> tuple | None:
 
 def _is_row_range(rows, x) -> bool:
     """True if ``rows`` is ``arange(n)`` with n the number of rows of ``x``."""
+    from croton.graph.basic import Constant
     from croton.ops.shape import ARange
     from croton.rewrite.pattern import constant_value
 
+    length = x.type.shape[0]
+    if isinstance(rows, Constant):  # arange(n) of a static n, folded by canonicalize
+        data = np.asarray(rows.data)
+        return length is not None and np.array_equal(data, np.arange(length))
     owner = rows.owner
     if owner is None or not isinstance(owner.op, ARange):
         return False
     start, stop, step = owner.inputs
     if constant_value(start) != 0 or constant_value(step) != 1:
         return False
-    if x.type.shape[0] is not None:
-        return constant_value(stop) == x.type.shape[0]
+    if length is not None and constant_value(stop) == length:
+        return True
     measured = _measured_length(stop)
-    return measured is not None and _length_origin(*measured) == _length_origin(x, 0)
+    if measured is None:
+        return False
+    if length is not None and measured[0].type.shape[measured[1]] == length:
+        return True
+    return _length_origin(*measured) == _length_origin(x, 0)
 
 
 @node_rewriter(tracks=[("elemwise", "neg")], name="crossentropy_softmax")
