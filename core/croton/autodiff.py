@@ -6,6 +6,8 @@ any depth differentiate.
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from collections.abc import Sequence
 
@@ -22,6 +24,17 @@ class DisconnectedInputError(ValueError):
 
 class GradientError(AssertionError):
     """`verify_grad` found the symbolic gradient disagreeing with finite differences."""
+
+
+_PACKAGE_ROOT = os.path.dirname(os.path.abspath(__file__))
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning point at the caller's first frame outside croton."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_ROOT):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _is_discrete(var: Variable) -> bool:
@@ -46,17 +59,18 @@ def _backpropagate(seeds: dict, wrt: Sequence[Variable], consider_constant=()) -
 
     Returns a map from ``id(variable)`` to its total gradient, for the variables on a
     path from ``wrt`` to the seeds, and the ids of every variable the seeds depend on.
+    A ``consider_constant`` variable receives its gradient but passes none on (as in
+    Theano, it is "not a function of anything").
     """
     from croton.tensor.math import add
 
-    stop = list(consider_constant) + list(wrt)
-    nodes = toposort(list(seeds), stop_at=stop)
+    # a wrt may depend on another wrt, so the walk stops only at constants
+    nodes = toposort(list(seeds), stop_at=consider_constant)
     on_path = _depends_on(nodes, wrt)
     connected = {id(v) for node in nodes for v in node.inputs} | {id(v) for v in seeds}
     grads: dict[int, Variable] = {}
     for var, g in seeds.items():
         grads[id(var)] = g if id(var) not in grads else add(grads[id(var)], g)
-    constant_ids = {id(v) for v in consider_constant}
     for node in reversed(nodes):
         if not any(id(o) in grads for o in node.outputs):
             continue
@@ -74,7 +88,7 @@ def _backpropagate(seeds: dict, wrt: Sequence[Variable], consider_constant=()) -
                 f"{node.op}.L_op returned {len(input_grads)} gradients for {len(node.inputs)} inputs"
             )
         for var, g in zip(node.inputs, input_grads):
-            if g is None or id(var) not in on_path or id(var) in constant_ids or _is_discrete(var):
+            if g is None or id(var) not in on_path or _is_discrete(var):
                 continue
             g = as_tensor_variable(g)
             if g.ndim != var.ndim:
@@ -111,7 +125,7 @@ def _finish(
         if disconnected_inputs == "raise":
             raise DisconnectedInputError(message)
         if disconnected_inputs == "warn":
-            warnings.warn(message, stacklevel=3)
+            warnings.warn(message, stacklevel=_user_stacklevel())
         elif disconnected_inputs != "ignore":
             raise ValueError(
                 f"disconnected_inputs must be 'raise', 'warn' or 'ignore', got {disconnected_inputs!r}"
@@ -120,25 +134,32 @@ def _finish(
     return g if g.dtype == var.dtype else cast(g, var.dtype)
 
 
-def stabilized(cost: Variable, wrt: Sequence[Variable]) -> Variable:
+def stabilized(cost: Variable, keep: Sequence[Variable]) -> tuple[Variable, dict[int, Variable]]:
     """A copy of ``cost``'s graph with the ``stabilize`` rewrites applied.
 
     ``grad`` differentiates this copy, so the gradient of ``log(sigmoid(x))`` is built
     from ``softplus`` and stays finite where the naive gradient is ``inf * 0``. The
     copy shares the graph's inputs; compilation merges it with the original. The
-    graph is left as it is when a ``wrt`` is an intermediate result, which the
-    rewrites could remove.
+    variables in ``keep`` (the ``wrt``, ``consider_constant`` and ``known_grads``
+    variables) are boundaries the rewrites do not cross, so none of them is rewritten
+    away. Returns the copy of ``cost`` and a map from ``id(v)`` to the copy of each
+    ``v`` in ``keep``.
     """
     from croton.graph.fgraph import FunctionGraph
     from croton.graph.traversal import clone_graph, free_inputs
     from croton.rewrite.stabilize import stabilize_pass
 
-    if any(w.owner is not None for w in wrt):
-        return cost
-    _, (copy,), _ = clone_graph([], [cost])
-    fgraph = FunctionGraph(free_inputs([copy]), [copy], clone=False)
+    _, (copy,), memo = clone_graph([], [cost])
+    copies = {id(v): memo.get(id(v), v) for v in keep}
+    inputs = free_inputs([copy])
+    known = set(map(id, inputs))
+    for v in copies.values():
+        if id(v) not in known:
+            known.add(id(v))
+            inputs.append(v)
+    fgraph = FunctionGraph(inputs, [copy], clone=False)
     stabilize_pass(fgraph)
-    return fgraph.outputs[0]
+    return fgraph.outputs[0], copies
 
 
 def grad(
@@ -190,14 +211,21 @@ def grad(
         seeds[var] = g
     if not seeds:
         raise ValueError("grad needs a cost or known_grads")
-    if cost is not None and not known_grads and not consider_constant:
-        stable = stabilized(cost, wrt_list)
-        seeds = {stable: seeds[cost]}
-    grads, connected = _backpropagate(seeds, wrt_list, consider_constant or ())
-    result = [
-        _finish(w, grads.get(id(w)), id(w) in connected, disconnected_inputs, return_disconnected)
-        for w in wrt_list
-    ]
+    consider_constant = [as_tensor_variable(v) for v in consider_constant or ()]
+    targets = wrt_list
+    if cost is not None:
+        known = [v for v in seeds if v is not cost]
+        stable, copies = stabilized(cost, [*wrt_list, *consider_constant, *known])
+        seeds = {(stable if v is cost else copies[id(v)]): g for v, g in seeds.items()}
+        targets = [copies[id(w)] for w in wrt_list]
+        consider_constant = [copies[id(v)] for v in consider_constant]
+    grads, connected = _backpropagate(seeds, targets, consider_constant)
+    result = []
+    for w, target in zip(wrt_list, targets):
+        g = grads.get(id(target))
+        result.append(
+            _finish(w, g, id(target) in connected, disconnected_inputs, return_disconnected)
+        )
     if add_names and cost is not None and cost.name:
         for w, g in zip(wrt_list, result):
             if g is not None and g.name is None and w.name:
@@ -363,14 +391,12 @@ def verify_grad(
             rel_err = abs_err / np.maximum(np.abs(got) + np.abs(numeric), 1e-8)
             bad = (abs_err > abs_tol) & (rel_err > rel_tol)
             if np.any(bad) or not np.all(np.isfinite(got)) and np.all(np.isfinite(numeric)):
-                position = (
-                    np.unravel_index(int(np.argmax(np.where(bad, abs_err, -1))), p.shape)
-                    if p.ndim
-                    else ()
-                )
+                worst = int(np.argmax(np.where(bad, abs_err, -1)))
+                position = tuple(int(k) for k in np.unravel_index(worst, p.shape))
                 raise GradientError(
                     f"gradient of input {i} disagrees with finite differences at index "
-                    f"{position}: symbolic {got[position]!r}, numeric {numeric[position]!r} "
+                    f"{position}: symbolic {float(got[position])!r}, numeric "
+                    f"{float(numeric[position])!r} "
                     f"(abs error {abs_err.max():.3g}, rel error {rel_err.max():.3g}, tolerances "
                     f"{abs_tol:g}/{rel_tol:g})"
                 )

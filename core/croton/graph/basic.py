@@ -70,8 +70,10 @@ class Variable:
         return f"<{self.type}>"
 
     def clone(self) -> Variable:
-        """A new input variable of the same type and name, with no owner."""
-        return type(self)(self.type, None, None, self.name)
+        """A new input variable of the same type, name and creation site, with no owner."""
+        copy = type(self)(self.type, None, None, self.name)
+        copy.creation = self.creation
+        return copy
 
     def where(self) -> str:
         """Describe where in user code this variable was created."""
@@ -106,7 +108,9 @@ class Constant(Variable):
         return f"Constant{{{data.shape}}}"
 
     def clone(self) -> Constant:
-        return type(self)(self.type, self.data, self.name)
+        copy = type(self)(self.type, self.data, self.name)
+        copy.creation = self.creation
+        return copy
 
     def signature(self):
         """A hashable key: equal for constants of equal type and value."""

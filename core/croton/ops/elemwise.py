@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from croton.graph.basic import Apply, Op
 from croton.graph.type import TensorType
 from croton.ops.scalar import ScalarOp
 
 
-def broadcast_static_shape(shapes: Sequence[tuple], what: str = "operands") -> tuple:
+def broadcast_static_shape(
+    shapes: Sequence[tuple], what: str | Callable[[], str] = "operands"
+) -> tuple:
     """The static shape of equal-rank operands broadcast together.
 
     Lengths of 1 stretch; two different known lengths are an error; otherwise an
-    unknown length stays unknown (and must match at run time).
+    unknown length stays unknown (and must match at run time). ``what`` names the
+    operands in the error; a callable is called only then.
     """
     result = []
     for axis, lengths in enumerate(zip(*shapes, strict=True)):
         known = {s for s in lengths if s is not None and s != 1}
         if len(known) > 1:
+            what = what() if callable(what) else what
             raise ValueError(
                 f"{what} cannot broadcast: lengths {sorted(known)} along axis {axis} "
                 f"(shapes {[tuple(s) for s in shapes]})"
@@ -66,7 +70,8 @@ class Elemwise(Op):
             inputs = [
                 cast(x, d) if x.dtype != d else x for x, d in zip(inputs, in_dtypes, strict=True)
             ]
-        shape = broadcast_static_shape([x.type.shape for x in inputs], f"inputs of {self}")
+        # named lazily: the name of a large fused op is costly to format
+        shape = broadcast_static_shape([x.type.shape for x in inputs], lambda: f"inputs of {self}")
         return Apply(self, inputs, [TensorType(out_dtype, shape=shape)()])
 
     def infer_shape(self, node, input_shapes):
