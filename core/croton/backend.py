@@ -119,6 +119,14 @@ class Backend:
         """Why the backend cannot run here ("cupy not installed"), or None."""
         return None
 
+    def cache_info(self) -> dict | None:
+        """What this backend's compilation cache holds (None: it keeps no cache)."""
+        return None
+
+    def clear_cache(self) -> int:
+        """Empty this backend's compilation cache; returns the number of files removed."""
+        return 0
+
     def rewrite_passes(self) -> list:
         """Extra rewrite passes this backend runs after the core's."""
         return []

@@ -1,4 +1,4 @@
-"""The ``croton`` command: ``croton info``, ``croton backends`` and ``croton demo``.
+"""The ``croton`` command: ``info``, ``backends``, ``cache`` and ``demo``.
 
 A mistake on the user's side (an unknown backend, a bad setting) ends with one
 line ``croton: error: ...`` on standard error and exit status 2, never a
@@ -37,6 +37,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "--missing", action="store_true", help="also list the ops each backend cannot lower"
     )
     backends.set_defaults(run=_run_backends)
+
+    cache = commands.add_parser("cache", help="show or clear the backends' compilation caches")
+    cache.add_argument("action", choices=["info", "clear"], help="what to do")
+    cache.set_defaults(run=_run_cache)
 
     demo = commands.add_parser("demo", help="train a small MLP on spiral data")
     demo.add_argument("--backend", metavar="NAME", help="backend that compiles the model")
@@ -88,6 +92,23 @@ def _run_backends(args: argparse.Namespace) -> None:
             print(
                 f"\n{name} cannot lower: {', '.join(missing) if missing else 'nothing (complete)'}"
             )
+
+
+def _run_cache(args: argparse.Namespace) -> None:
+    """``croton cache info``: where each backend's cache is and its size; ``clear``: empty it."""
+    found = False
+    for backend in croton.backend.list_backends():
+        info = backend.cache_info() if backend.is_available() else None
+        if info is None:
+            continue
+        found = True
+        if args.action == "clear":
+            print(f"{backend.name}: removed {backend.clear_cache()} files from {info['directory']}")
+        else:
+            details = ", ".join(f"{key} {value}" for key, value in info.items() if key != "directory")
+            print(f"{backend.name}: {info['directory']} ({details})")
+    if not found:
+        print("no backend here keeps a compilation cache")
 
 
 def _run_demo(args: argparse.Namespace) -> None:

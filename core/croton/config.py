@@ -31,6 +31,13 @@ def _boolean(value) -> bool:
     return bool(value)
 
 
+def _count(value):
+    number = int(value)
+    if number < 0 or number != float(value):
+        raise ValueError(f"expected a non-negative integer, got {value!r}")
+    return number
+
+
 def _optional_name(value):
     return None if value in (None, "", "None", "auto") else str(value)
 
@@ -49,6 +56,12 @@ OPTIONS: dict[str, tuple] = {
     "on_rewrite_error": ("warn", _choice("warn", "raise", "ignore"), "a rewrite that raises"),
     "print_rewrites": (False, _boolean, "report which rewrites fired"),
     "allow_fallback": (False, _boolean, "run ops a backend cannot lower on the reference backend"),
+    "numba_parallel": (True, _boolean, "numba: compile multi-threaded variants of large loops"),
+    "numba_parallel_threshold": (
+        200_000,
+        _count,
+        "numba: loops over at least this many elements run on several threads",
+    ),
 }
 
 

@@ -58,11 +58,27 @@ class Composite(ScalarOp):
         return (Composite, self.params)
 
     def expression(self) -> str:
-        """The program as one nested expression, e.g. ``sqr(sub(i0, i1))``."""
+        """The program as one nested expression, e.g. ``sqr(sub(i0, i1))``.
+
+        A step used more than once is written once and named
+        (``s0=exp(i0); mul(s0, add(s0, 1))``), so the text grows with the program, not
+        with the number of paths through it.
+        """
+        uses: dict[int, int] = {}
+        for _, args, _ in self.program:
+            for ref in args:
+                if ref[0] == "step":
+                    uses[ref[1]] = uses.get(ref[1], 0) + 1
         rendered: list[str] = []
-        for op, args, _ in self.program:
-            rendered.append(f"{op}({', '.join(_format(a, rendered) for a in args)})")
-        return rendered[-1]
+        bindings: list[str] = []
+        last = len(self.program) - 1
+        for j, (op, args, _) in enumerate(self.program):
+            text = f"{op}({', '.join(_format(a, rendered) for a in args)})"
+            if uses.get(j, 0) > 1 and j != last:
+                bindings.append(f"s{j}={text}")
+                text = f"s{j}"
+            rendered.append(text)
+        return "; ".join(bindings + [rendered[-1]])
 
     def __str__(self) -> str:
         return f"Composite{{{self.expression()}}}"

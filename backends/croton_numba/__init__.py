@@ -1,0 +1,1 @@
+"""croton's numba backend: fused loops and whole graphs compiled for the CPU."""

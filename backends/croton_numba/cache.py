@@ -1,0 +1,162 @@
+"""The disk cache of generated modules and their machine code.
+
+A graph's generated source is written once to ``<cache>/numba/g_<hash>.py``, the hash
+taken over the source and the versions of croton, numba and Python. numba caches the
+machine code of each jitted function next to it (``__pycache__``), keyed by that file,
+so a second process compiling the same graph loads machine code instead of compiling.
+
+Writing is atomic and never replaces a file another process may be reading: the
+source goes to a temporary file that is then hard-linked to its final name, which
+fails harmlessly if another process got there first. A module file whose content does
+not match its hash (a corrupt entry) is replaced; machine code numba cannot load is
+deleted and rebuilt (see `croton_numba.backend`).
+
+The location is ``$CROTON_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/croton`` or
+``~/.cache/croton``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import pickle
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+
+def cache_root() -> Path:
+    """The directory holding croton's caches."""
+    explicit = os.environ.get("CROTON_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "croton"
+
+
+def numba_cache_dir() -> Path:
+    return cache_root() / "numba"
+
+
+def source_hash(source: str, versions: str) -> str:
+    return hashlib.sha256((versions + "\n" + source).encode()).hexdigest()[:32]
+
+
+def module_path(digest: str) -> Path:
+    return numba_cache_dir() / f"g_{digest}.py"
+
+
+def write_module(source: str, digest: str) -> Path:
+    """The module file for ``source`` (written if absent or corrupt)."""
+    path = module_path(digest)
+    if path.exists():
+        try:
+            if path.read_text() == source:
+                return path
+        except OSError:
+            pass
+        _remove_entry(path)  # corrupt: rebuild it
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".py")
+    try:
+        with os.fdopen(handle, "w") as file:
+            file.write(source)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process wrote the same content first
+    finally:
+        os.unlink(temporary)
+    return path
+
+
+def _remove_entry(path: Path) -> None:
+    """Delete a module file and numba's machine code for it."""
+    for cached in machine_code_files(path):
+        cached.unlink(missing_ok=True)
+    path.unlink(missing_ok=True)
+
+
+def machine_code_files(path: Path) -> list[Path]:
+    """numba's index and data files for the functions of module ``path``."""
+    pycache = path.parent / "__pycache__"
+    if not pycache.is_dir():
+        return []
+    return [p for p in pycache.iterdir() if p.name.startswith(path.stem + ".")]
+
+
+def _readable(cached: Path) -> bool:
+    """Whether numba can read a machine-code file (an index holds two pickles)."""
+    try:
+        with open(cached, "rb") as file:
+            if cached.suffix == ".nbi":
+                pickle.load(file)
+            pickle.loads(file.read())
+        return True
+    except Exception:
+        return False
+
+
+def _drop_unreadable_machine_code(path: Path) -> None:
+    cached = machine_code_files(path)
+    if not all(_readable(p) for p in cached):
+        for p in cached:
+            p.unlink(missing_ok=True)
+
+
+def load_module(path: Path, digest: str):
+    """Import the generated module at ``path`` (once per process).
+
+    Machine code numba could not read (a corrupt or half-written file) is deleted
+    first, so numba compiles afresh instead of failing.
+    """
+    name = f"croton_generated_{digest}"
+    module = sys.modules.get(name)
+    if module is not None:
+        return module
+    _drop_unreadable_machine_code(path)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def load_kernel(digest: str):
+    """The function ``kernel`` of the generated kernel module ``digest`` (written already)."""
+    return load_module(module_path(digest), digest).kernel
+
+
+def forget_machine_code(path: Path, digest: str) -> None:
+    """Drop the machine code cached for ``path`` and the imported module (to rebuild)."""
+    for cached in machine_code_files(path):
+        cached.unlink(missing_ok=True)
+    sys.modules.pop(f"croton_generated_{digest}", None)
+
+
+def info() -> dict:
+    """What the cache holds: its directory, graphs, files and bytes."""
+    directory = numba_cache_dir()
+    files = [p for p in directory.rglob("*") if p.is_file()] if directory.is_dir() else []
+    return {
+        "directory": str(directory),
+        "modules": sum(1 for p in files if p.suffix == ".py" and p.name.startswith("g_")),
+        "files": len(files),
+        "bytes": sum(p.stat().st_size for p in files),
+    }
+
+
+def clear() -> int:
+    """Delete the cache; returns the number of files removed."""
+    directory = numba_cache_dir()
+    if not directory.is_dir():
+        return 0
+    count = sum(1 for p in directory.rglob("*") if p.is_file())
+    shutil.rmtree(directory, ignore_errors=True)
+    return count

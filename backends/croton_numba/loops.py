@@ -1,0 +1,285 @@
+"""Generated loop nests: fused elementwise programs and reductions with a prologue.
+
+An ``Elemwise`` node becomes one function that allocates its output and runs one loop
+nest over it, reading each input with the static broadcasting pattern of its type
+(an axis of static length 1 is read at index 0). Contiguous inputs of the output's
+shape take a flat loop instead. A reduction runs one loop nest over its input (or
+over the broadcast inputs of its prologue) in memory order, accumulating into the
+output; trailing reduced axes accumulate in a local, which LLVM vectorizes.
+
+Large loops run on several threads (``prange``), small ones serially; the threshold
+is ``croton.config.numba_parallel_threshold`` elements.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from croton_numba.scalar_code import literal, numba_dtype, scalar_expression
+
+#: fastmath flags that keep nan, inf and signed-zero semantics
+ELEMENTWISE_FASTMATH = "{'contract'}"
+
+
+def _indent(lines: list[str], depth: int) -> list[str]:
+    return ["    " * depth + line for line in lines]
+
+
+def program_statements(
+    program, inputs: list[str], input_dtypes, mathlib: dict
+) -> tuple[list[str], str]:
+    """Statements computing a `Composite` program on scalar ``inputs``; and its result."""
+    statements, steps = [], []
+    for j, (scalar_op, args, dtype) in enumerate(program):
+        sources, dtypes = [], []
+        for ref in args:
+            if ref[0] == "input":
+                sources.append(inputs[ref[1]])
+            elif ref[0] == "step":
+                sources.append(steps[ref[1]])
+            else:
+                sources.append(literal(ref[1], ref[2]))
+        in_dtypes = _step_input_dtypes(scalar_op, program, input_dtypes, args, dtype)
+        statements.append(
+            f"s{j} = {scalar_expression(scalar_op.name, sources, in_dtypes, dtype, mathlib)}"
+        )
+        steps.append(f"s{j}")
+    return statements, steps[-1]
+
+
+def _step_input_dtypes(scalar_op, program, input_dtypes, args, dtype):
+    """The dtypes a program step computes in (what its scalar op resolves them to)."""
+
+    def dtype_of(ref):
+        if ref[0] == "step":
+            return program[ref[1]][2]
+        if ref[0] == "literal":
+            return ref[2]
+        return input_dtypes[ref[1]]
+
+    if scalar_op.name == "cast":
+        return [dtype_of(args[0])]
+    return scalar_op.resolve([dtype_of(ref) for ref in args])[0]
+
+
+def element_body(op, node_inputs, out_dtype: str, mathlib: dict, reads: list[str]):
+    """Statements and result expression of one element of an elementwise op."""
+    from croton.ops.composite import Composite
+
+    scalar_op = op.scalar_op if hasattr(op, "scalar_op") else op
+    if isinstance(scalar_op, Composite):
+        return program_statements(scalar_op.program, reads, scalar_op.input_dtypes, mathlib)
+    in_dtypes = [v.dtype for v in node_inputs]
+    if scalar_op.name != "cast":
+        in_dtypes = scalar_op.resolve(in_dtypes)[0]
+    return [], scalar_expression(scalar_op.name, reads, in_dtypes, out_dtype, mathlib)
+
+
+def _shape_code(inputs, ndim: int, names: list[str]) -> tuple[list[str], list[str]]:
+    """Lengths ``n0..`` of the broadcast shape, and the run-time checks of unknown lengths."""
+    lines, checks = [], []
+    for axis in range(ndim):
+        owners = [k for k, v in enumerate(inputs) if v.type.shape[axis] != 1]
+        if not owners:
+            lines.append(f"n{axis} = 1")
+            continue
+        lines.append(f"n{axis} = {names[owners[0]]}.shape[{axis}]")
+        for k in owners[1:]:
+            checks.append(
+                f"if {names[k]}.shape[{axis}] != n{axis}:\n"
+                f"    raise ValueError('input shapes do not match along axis {axis}: lengths "
+                f"of unknown static size do not broadcast at run time')"
+            )
+    return lines, checks
+
+
+def _read(name: str, var, indices: list[str]) -> str:
+    if var.ndim == 0:
+        return f"{name}[()]"
+    index = ", ".join("0" if var.type.shape[d] == 1 else indices[d] for d in range(var.ndim))
+    return f"{name}[{index}]"
+
+
+def elemwise_function(name: str, op, node, mathlib: dict, threshold: int) -> str:
+    """Source of ``name(a0, a1, ...)``: the fused loop of an ``Elemwise`` node."""
+    inputs, out = node.inputs, node.outputs[0]
+    ndim = out.ndim
+    args = [f"a{k}" for k in range(len(inputs))]
+    lines = [
+        f"@numba.njit(cache=True, error_model='numpy', parallel=True, fastmath={ELEMENTWISE_FASTMATH})",
+        f"def {name}({', '.join(args)}):",
+    ]
+    shape_lines, checks = _shape_code(inputs, ndim, args)
+    body = shape_lines + [c for check in checks for c in check.split("\n")]
+    shape = "(" + "".join(f"n{d}, " for d in range(ndim)) + ")"
+    body.append(f"out = np.empty({shape}, dtype={numba_dtype(out.dtype)})")
+    if ndim == 0:
+        reads = [_read(a, v, []) for a, v in zip(args, inputs)]
+        statements, result = element_body(op, inputs, out.dtype, mathlib, reads)
+        body += statements + [f"out[()] = {result}", "return out"]
+        return "\n".join(lines + _indent(body, 1)) + "\n"
+    size = " * ".join(f"n{d}" for d in range(ndim))
+    body.append(f"size = {size}")
+    full = [all(v.type.shape[d] != 1 or out.type.shape[d] == 1 for d in range(ndim)) for v in inputs]
+    flat_reads = [f"f{k}[i]" for k in range(len(inputs))]
+    flat_statements, flat_result = element_body(op, inputs, out.dtype, mathlib, flat_reads)
+    indices = [f"i{d}" for d in range(ndim)]
+    nested_reads = [_read(a, v, indices) for a, v in zip(args, inputs)]
+    nested_statements, nested_result = element_body(op, inputs, out.dtype, mathlib, nested_reads)
+
+    def flat_loop(loop: str) -> list[str]:
+        loop_lines = [f"fo = out.reshape(size)"]
+        loop_lines += [f"f{k} = {a}.ravel()" for k, a in enumerate(args)]
+        loop_lines.append(f"for i in {loop}(size):")
+        loop_lines += _indent(flat_statements + [f"fo[i] = {flat_result}"], 1)
+        return loop_lines
+
+    def nested_loop(loop: str) -> list[str]:
+        loop_lines = []
+        for d in range(ndim):
+            kind = loop if d == 0 else "range"
+            loop_lines += _indent([f"for i{d} in {kind}(n{d}):"], d)
+        loop_lines += _indent(nested_statements + [f"out[{', '.join(indices)}] = {nested_result}"], ndim)
+        return loop_lines
+
+    def both(loop: str) -> list[str]:
+        if not all(full):
+            return nested_loop(loop)
+        contiguous = " and ".join(f"{a}.flags.c_contiguous" for a in args) or "True"
+        return [f"if {contiguous}:"] + _indent(flat_loop(loop), 1) + ["else:"] + _indent(
+            nested_loop(loop), 1
+        )
+
+    if threshold is None:
+        body += both("range")
+        lines[0] = lines[0].replace(", parallel=True", "")
+    else:
+        body.append(f"if size >= {threshold}:")
+        body += _indent(both("numba.prange"), 1)
+        body.append("else:")
+        body += _indent(both("range"), 1)
+    body.append("return out")
+    return "\n".join(lines + _indent(body, 1)) + "\n"
+
+
+_IDENTITY = {"sum": 0, "prod": 1, "all": True, "any": False}
+
+
+def _accumulator_dtype(kind: str, out_dtype: str) -> str:
+    """Sums and products of half and single precision accumulate in double."""
+    if kind in ("sum", "prod") and out_dtype in ("float16", "float32"):
+        return "float64"
+    return out_dtype
+
+
+def _combine(kind: str, acc: str, value: str, kind_of_dtype: str) -> list[str]:
+    if kind == "sum":
+        return [f"{acc} += {value}"]
+    if kind == "prod":
+        return [f"{acc} *= {value}"]
+    if kind == "all":
+        return [f"{acc} = {acc} and ({value} != 0)"]
+    if kind == "any":
+        return [f"{acc} = {acc} or ({value} != 0)"]
+    # acc = maximum(acc, v) as numpy computes it: nan stays, a tie takes the new value
+    compare = ">" if kind == "max" else "<"
+    if kind_of_dtype in "fc":
+        return [f"v = {value}", f"if {acc} == {acc} and not ({acc} {compare} v):", f"    {acc} = v"]
+    return [f"v = {value}", f"if not ({acc} {compare} v):", f"    {acc} = v"]
+
+
+def _initial(kind: str, dtype: str) -> str:
+    if kind in _IDENTITY:
+        return literal(_IDENTITY[kind], dtype)
+    np_dtype = np.dtype(dtype)
+    if np_dtype.kind == "f":
+        return literal(-np.inf if kind == "max" else np.inf, dtype)
+    if np_dtype.kind == "b":
+        return literal(kind == "min", dtype)
+    info = np.iinfo(np_dtype)
+    return literal(info.min if kind == "max" else info.max, dtype)
+
+
+def reduce_function(name: str, op, node, mathlib: dict, threshold: int) -> str:
+    """Source of ``name(a0, ...)``: a reduction (with its prologue) in one loop nest."""
+    out = node.outputs[0]
+    if op.prologue is not None:
+        mapped = op._mapped(node.inputs)
+        element_inputs, element_op = mapped.inputs, mapped.op
+        value_dtype = mapped.outputs[0].dtype
+    else:
+        element_inputs, element_op, value_dtype = node.inputs, None, node.inputs[0].dtype
+    ndim = max(v.ndim for v in element_inputs)
+    args = [f"a{k}" for k in range(len(node.inputs))]
+    axes = set(op.axis)
+    kept = [d for d in range(ndim) if d not in axes]
+    acc_dtype = _accumulator_dtype(op.kind, out.dtype)
+    kind_of = np.dtype(value_dtype).kind
+    lines = [
+        "@numba.njit(cache=True, error_model='numpy', parallel=True)",
+        f"def {name}({', '.join(args)}):",
+    ]
+    shape_lines, checks = _shape_code(element_inputs, ndim, args)
+    body = shape_lines + [c for check in checks for c in check.split("\n")]
+    if op.kind in ("max", "min") and axes:
+        empty = " * ".join(f"n{d}" for d in sorted(axes))
+        body += [
+            f"if {empty} == 0:",
+            f"    raise ValueError('zero-size array to reduction operation {op.kind}imum "
+            f"which has no identity')",
+        ]
+    out_shape = "(" + "".join(f"n{d}, " for d in kept) + ")"
+    indices = [f"i{d}" for d in range(ndim)]
+    reads = [_read(a, v, indices) for a, v in zip(args, element_inputs)]
+    if element_op is not None:
+        statements, value = element_body(element_op, element_inputs, value_dtype, mathlib, reads)
+    else:
+        statements, value = [], reads[0]
+    value = f"{numba_dtype(acc_dtype)}({value})" if acc_dtype != value_dtype else value
+    # loops in memory order; the trailing reduced axes accumulate in a local
+    inner = ndim
+    while inner > 0 and (inner - 1) in axes:
+        inner -= 1
+    initial = _initial(op.kind, acc_dtype)
+    body.append(f"acc_out = np.empty({out_shape}, dtype={numba_dtype(acc_dtype)})")
+    kept_index = ", ".join(f"i{d}" for d in kept) if kept else "()"
+    if not any(d in axes for d in range(inner)):
+        # every reduced axis is trailing: one local accumulator per output element
+        loop_lines = []
+        for d in range(inner):
+            kind = "numba.prange" if d == 0 else "range"
+            loop_lines += _indent([f"for i{d} in {kind}(n{d}):"], d)
+        inner_lines = [f"acc = {initial}"]
+        for d in range(inner, ndim):
+            inner_lines += _indent([f"for i{d} in range(n{d}):"], d - inner)
+        inner_lines += _indent(
+            statements + _combine(op.kind, "acc", value, kind_of), ndim - inner
+        )
+        inner_lines.append(f"acc_out[{kept_index}] = acc")
+        loop_lines += _indent(inner_lines, inner)
+        body += loop_lines
+    else:
+        body.append(f"acc_out.fill({initial})")
+        loop_lines = []
+        for d in range(ndim):
+            parallel = d == 0 and d not in axes
+            kind = "numba.prange" if parallel else "range"
+            loop_lines += _indent([f"for i{d} in {kind}(n{d}):"], d)
+        target = f"acc_out[{kept_index}]"
+        loop_lines += _indent(
+            statements
+            + [f"acc = {target}"]
+            + _combine(op.kind, "acc", value, kind_of)
+            + [f"{target} = acc"],
+            ndim,
+        )
+        body += loop_lines
+    if acc_dtype != out.dtype:
+        body.append(f"return acc_out.astype({numba_dtype(out.dtype)})")
+    else:
+        body.append("return acc_out")
+    if threshold is None:
+        body = [line.replace("numba.prange", "range") for line in body]
+    if not any("numba.prange" in line for line in body):
+        lines[0] = lines[0].replace(", parallel=True", "")
+    return "\n".join(lines + _indent(body, 1)) + "\n"

@@ -1,0 +1,469 @@
+"""The numba backend's lowering rules: ``rule(op, node, name, context) -> source``.
+
+A rule returns the source of one function called ``name`` that takes the node's input
+values (arrays; 0-d arrays for scalars) and returns its output (a tuple for several),
+valid in numba's nopython mode. Functions carry no closures and read no globals but
+numpy, numba, the generated module's prelude and `croton_numba.mathlib`, so the module
+can be cached on disk.
+
+A rule raises `NotLowerable` for a node it cannot compile; such a node runs as a
+Python step (the numpy backend's kernel) between jitted segments, and compiling
+reports it with a `SegmentWarning`.
+"""
+
+from __future__ import annotations
+
+from croton.backend import LoweringRegistry
+from croton.ops.blas import Dot, Gemm, Matmul
+from croton.ops.elemwise import DimShuffle, Elemwise
+from croton.ops.nnet import CrossEntropySoftmax, LogSoftmax, Softmax
+from croton.ops.map import Map
+from croton.ops.reduce import Argmax, Reduce
+from croton.ops.shape import Alloc, ARange, Eye, Join, Repeat, Reshape, Shape, SpecifyShape, Split
+from croton.ops.subtensor import IncSubtensor, Subtensor
+from croton_numba.loops import elemwise_function, reduce_function
+from croton_numba.scalar_code import numba_dtype
+
+
+class NotLowerable(Exception):
+    """A node numba's nopython mode cannot run; it becomes a Python step."""
+
+
+registry = LoweringRegistry("numba")
+lowers = registry.lowers
+
+
+def _function(name: str, args: list[str], body: list[str], parallel: bool = False) -> str:
+    if not parallel:
+        body = [line.replace("numba.prange", "range") for line in body]
+    flags = "cache=True, error_model='numpy'" + (", parallel=True" if parallel else "")
+    lines = [f"@numba.njit({flags})", f"def {name}({', '.join(args)}):"]
+    return "\n".join(lines + ["    " + line for line in body]) + "\n"
+
+
+def _as_array(expression: str, dtype: str) -> str:
+    """Source making a 0-d array of ``dtype`` from a scalar expression."""
+    return f"_scalar_array({expression}, {numba_dtype(dtype)})"
+
+
+def _check_dtypes(node, programs=()) -> None:
+    """Raise `NotLowerable` for dtypes the generated loops do not handle.
+
+    numba has no half-precision type, and complex math is left to numpy.
+    """
+    dtypes = {v.dtype for v in node.inputs + node.outputs}
+    for program in programs:
+        dtypes |= {step[2] for step in program}
+    for dtype in sorted(dtypes):
+        if dtype == "float16" or dtype.startswith("complex"):
+            raise NotLowerable(f"{dtype} arithmetic (numba has no fused loops for it)")
+
+
+@lowers(Elemwise)
+def _elemwise(op, node, name, context):
+    _check_dtypes(node, [op.scalar_op.program] if hasattr(op.scalar_op, "program") else [])
+    return elemwise_function(name, op, node, context.mathlib, context.threshold)
+
+
+@lowers(Reduce)
+def _reduce(op, node, name, context):
+    _check_dtypes(node, [op.prologue.program] if op.prologue is not None else [])
+    if op.kind in ("max", "min") and not op.axis:
+        raise NotLowerable("a reduction over no axes")
+    return reduce_function(name, op, node, context.mathlib, context.threshold)
+
+
+@lowers(DimShuffle)
+def _dimshuffle(op, node, name, context):
+    (x,) = node.inputs
+    kept = list(op.kept)
+    body = []
+    value = "x"
+    if op.dropped:
+        index = ", ".join("0" if d in op.dropped else ":" for d in range(op.input_ndim))
+        body.append(f"y = x[{index}]")
+        value = "y"
+        remaining = sorted(kept)
+        kept = [remaining.index(d) for d in kept]
+    if not kept:  # every axis dropped: a scalar
+        body.append(f"y = {_as_array(value, x.dtype)}")
+        value = "y"
+    elif kept != sorted(kept):
+        body.append(f"y = np.transpose({value}, ({', '.join(map(str, kept))},))")
+        value = "y"
+    for position, d in enumerate(op.new_order):
+        if d == "x":
+            body.append(f"y = np.expand_dims({value}, {position})")
+            value = "y"
+    if value == "x":
+        body.append("y = x")
+    body.append("return y")
+    return _function(name, ["x"], body)
+
+
+def _float_dtype(dtype: str) -> bool:
+    return dtype in ("float32", "float64")
+
+
+@lowers(Dot)
+def _dot(op, node, name, context):
+    a, b = node.inputs
+    out = node.outputs[0]
+    if not (_float_dtype(out.dtype) and a.ndim <= 2 and b.ndim <= 2):
+        raise NotLowerable("dot of integers or of more than two dimensions")
+    dtype = numba_dtype(out.dtype)
+    body = [
+        f"x = np.ascontiguousarray(a.astype({dtype}))",
+        f"y = np.ascontiguousarray(b.astype({dtype}))",
+    ]
+    if a.ndim == 1 and b.ndim == 1:
+        body.append(f"return {_as_array('np.dot(x, y)', out.dtype)}")
+    elif a.ndim == 0 or b.ndim == 0:
+        body.append("return x * y")
+    else:
+        body.append("return np.dot(x, y)")
+    return _function(name, ["a", "b"], body)
+
+
+@lowers(Gemm)
+def _gemm(op, node, name, context):
+    out = node.outputs[0]
+    c, _, a, b, _ = node.inputs
+    if not _float_dtype(out.dtype) or a.ndim != 2 or b.ndim != 2:
+        raise NotLowerable("gemm of non-float matrices")
+    dtype = numba_dtype(out.dtype)
+    body = [
+        f"x = np.ascontiguousarray(a.astype({dtype}))",
+        f"y = np.ascontiguousarray(b.astype({dtype}))",
+        f"return ({dtype}(beta[()]) * c + {dtype}(alpha[()]) * np.dot(x, y)).astype({dtype})",
+    ]
+    return _function(name, ["c", "alpha", "a", "b", "beta"], body)
+
+
+@lowers(Matmul)
+def _matmul(op, node, name, context):
+    a, b = node.inputs
+    if a.ndim == 2 and b.ndim == 2:
+        return _dot(op, node, name, context)
+    raise NotLowerable("batched matmul")
+
+
+def _last_axis(op, node) -> bool:
+    return op.axis in (-1, node.inputs[0].ndim - 1)
+
+
+@lowers(Softmax, LogSoftmax)
+def _softmax(op, node, name, context):
+    (x,) = node.inputs
+    if x.ndim != 2 or not _last_axis(op, node) or not _float_dtype(x.dtype):
+        raise NotLowerable("softmax over an axis other than the last of a matrix")
+    log = isinstance(op, LogSoftmax)
+    dtype = numba_dtype(node.outputs[0].dtype)
+    finish = (
+        ["    for j in range(m):", "        out[i, j] = x[i, j] - top - np.log(total)"]
+        if log
+        else ["    for j in range(m):", "        out[i, j] = np.exp(x[i, j] - top) / total"]
+    )
+    body = [
+        "n, m = x.shape",
+        f"out = np.empty((n, m), dtype={dtype})",
+        "for i in numba.prange(n):",
+        "    top = -np.inf",
+        "    for j in range(m):",
+        "        if x[i, j] > top or x[i, j] != x[i, j]:",
+        "            top = x[i, j]",
+        "    if top == -np.inf or top == np.inf:",
+        "        top = 0.0 if top == -np.inf else top",
+        "    total = 0.0",
+        "    for j in range(m):",
+        "        total += np.exp(x[i, j] - top)",
+        *finish,
+        "return out",
+    ]
+    return _function(name, ["x"], body, parallel=context.threshold is not None)
+
+
+@lowers(CrossEntropySoftmax)
+def _crossentropy_softmax(op, node, name, context):
+    x, _ = node.inputs
+    if not _float_dtype(x.dtype):
+        raise NotLowerable("crossentropy of half precision")
+    dtype = numba_dtype(node.outputs[0].dtype)
+    body = [
+        "n, m = x.shape",
+        "if t.shape[0] != n:",
+        "    raise ValueError('CrossEntropySoftmax: one target per row of logits is needed')",
+        f"out = np.empty(n, dtype={dtype})",
+        "for i in numba.prange(n):",
+        "    top = -np.inf",
+        "    for j in range(m):",
+        "        if x[i, j] > top:",
+        "            top = x[i, j]",
+        "    total = 0.0",
+        "    for j in range(m):",
+        "        total += np.exp(x[i, j] - top)",
+        "    k = t[i]",
+        "    if k < 0 or k >= m:",
+        "        raise IndexError('CrossEntropySoftmax: a target is out of range')",
+        "    out[i] = top + np.log(total) - x[i, k]",
+        "return out",
+    ]
+    return _function(name, ["x", "t"], body, parallel=context.threshold is not None)
+
+
+@lowers(Shape)
+def _shape(op, node, name, context):
+    ndim = node.inputs[0].ndim
+    body = [f"out = np.empty({ndim}, dtype=np.int64)"]
+    body += [f"out[{d}] = x.shape[{d}]" for d in range(ndim)]
+    body.append("return out")
+    return _function(name, ["x"], body)
+
+
+@lowers(Reshape)
+def _reshape(op, node, name, context):
+    shape = ", ".join(f"s[{d}]" for d in range(op.ndim))
+    body = [
+        f"if s.shape[0] != {op.ndim}:",
+        "    raise ValueError('reshape: the shape has the wrong length')",
+        f"return np.ascontiguousarray(x).reshape(({shape},))",
+    ]
+    if op.ndim == 0:
+        body[-1] = f"return {_as_array('x.ravel()[0]', node.outputs[0].dtype)}"
+    return _function(name, ["x", "s"], body)
+
+
+@lowers(SpecifyShape)
+def _specify_shape(op, node, name, context):
+    body = []
+    for d, length in enumerate(op.shape):
+        if length is not None:
+            body += [
+                f"if x.shape[{d}] != {int(length)}:",
+                f"    raise ValueError('SpecifyShape: axis {d} should have length {int(length)}')",
+            ]
+    body.append("return x")
+    return _function(name, ["x"] + [f"s{k}" for k in range(len(node.inputs) - 1)], body)
+
+
+@lowers(Alloc)
+def _alloc(op, node, name, context):
+    value, *shape = node.inputs
+    out = node.outputs[0]
+    if out.ndim == 0:
+        raise NotLowerable("a 0-d alloc")
+    lengths = [f"s{k}" for k in range(len(shape))]
+    dims = ", ".join(f"{s}[()]" for s in lengths)
+    lead = out.ndim - value.ndim
+    body = [f"out = np.empty(({dims},), dtype={numba_dtype(out.dtype)})"]
+    if value.ndim == 0:
+        body.append("out.fill(v[()])")
+    else:
+        checks = []
+        for d in range(value.ndim):
+            checks += [
+                f"if v.shape[{d}] != 1 and v.shape[{d}] != out.shape[{lead + d}]:",
+                "    raise ValueError('alloc: the value does not broadcast to the shape')",
+            ]
+        body += checks
+        body.append(f"out[...] = np.broadcast_to(v, out.shape)")
+    body.append("return out")
+    return _function(name, ["v"] + lengths, body)
+
+
+@lowers(Join)
+def _join(op, node, name, context):
+    args = [f"a{k}" for k in range(len(node.inputs))]
+    if node.outputs[0].ndim == 0 or len(args) < 1:
+        raise NotLowerable("a join of scalars")
+    axis = op.axis % node.outputs[0].ndim
+    dtype = numba_dtype(node.outputs[0].dtype)
+    pieces = ", ".join(f"np.ascontiguousarray({a}).astype({dtype})" for a in args)
+    body = [f"return np.concatenate(({pieces},), axis={axis})"]
+    return _function(name, args, body)
+
+
+@lowers(ARange)
+def _arange(op, node, name, context):
+    dtype = numba_dtype(op.dtype)
+    body = [f"return np.arange(start[()], stop[()], step[()]).astype({dtype})"]
+    return _function(name, ["start", "stop", "step"], body)
+
+
+@lowers(Eye)
+def _eye(op, node, name, context):
+    dtype = numba_dtype(op.dtype)
+    body = [
+        f"out = np.zeros((max(n[()], 0), max(m[()], 0)), dtype={dtype})",
+        "for i in range(out.shape[0]):",
+        "    j = i + k[()]",
+        "    if 0 <= j < out.shape[1]:",
+        "        out[i, j] = 1",
+        "return out",
+    ]
+    return _function(name, ["n", "m", "k"], body)
+
+
+def _basic_index(spec, first_input: int) -> tuple[list[str], list[str]] | None:
+    """The entries of a basic index (ints and slices) and its index argument names."""
+    entries, names = [], []
+
+    def bound(entry):
+        if entry is None:
+            return ""
+        if entry == "in":
+            names.append(f"i{first_input + len(names)}")
+            return f"{names[-1]}[()]"
+        return str(int(entry))
+
+    for entry in spec:
+        if entry[0] == "int":
+            entries.append(bound(entry[1]))
+        elif entry[0] == "slice":
+            start, stop, step = (bound(e) for e in entry[1:])
+            entries.append(f"{start}:{stop}" + (f":{step}" if step else ""))
+        else:
+            return None
+    return entries, names
+
+
+@lowers(Subtensor)
+def _subtensor(op, node, name, context):
+    """Basic indexing (integers and slices, symbolic bounds too) as a view."""
+    basic = _basic_index(op.spec, 0)
+    if basic is None:
+        raise NotLowerable("advanced indexing")
+    entries, names = basic
+    out = node.outputs[0]
+    expression = f"x[{', '.join(entries)},]" if entries else "x"
+    if out.ndim == 0:
+        body = [f"return {_as_array(expression, out.dtype)}"]
+    else:
+        body = [f"return {expression}"]
+    return _function(name, ["x"] + names, body)
+
+
+@lowers(IncSubtensor)
+def _incsubtensor(op, node, name, context):
+    """``x[index] = y`` or ``+= y`` on a copy of ``x``: basic indices, or one index array
+    on the first axis (repeated indices accumulate)."""
+    x, y = node.inputs[:2]
+    operator = "=" if op.set_instead_of_inc else "+="
+    basic = _basic_index(op.spec, 0)
+    body = ["out = x.copy()"]
+    if basic is not None:
+        entries, names = basic
+        target = f"out[{', '.join(entries)},]" if entries else "out[...]"
+        if y.ndim == 0:
+            body.append(f"{target} {operator} y[()]")
+        else:
+            body.append(f"{target} {operator} y")
+        body.append("return out")
+        return _function(name, ["x", "y"] + names, body)
+    if op.spec != (("array",),) or node.inputs[2].ndim != 1 or y.ndim not in (0, x.ndim):
+        raise NotLowerable("advanced indexing other than one index array on the first axis")
+    if y.ndim == 0:
+        value = "y[()]"
+    else:
+        body += [
+            "if y.shape[0] != 1 and y.shape[0] != i0.shape[0]:",
+            "    raise ValueError('shape mismatch: the value does not match the indices')",
+        ]
+        value = "y[k if y.shape[0] != 1 else 0]"
+    body += [
+        "n = x.shape[0]",
+        "for k in range(i0.shape[0]):",
+        "    j = i0[k]",
+        "    if j < -n or j >= n:",
+        "        raise IndexError('index out of bounds')",
+        f"    out[j] {operator} {value}",
+        "return out",
+    ]
+    return _function(name, ["x", "y", "i0"], body)
+
+
+def _axis_index(ndim: int, axis: int, entry: str) -> str:
+    return ", ".join(entry if d == axis else ":" for d in range(ndim))
+
+
+@lowers(Argmax)
+def _argmax(op, node, name, context):
+    (x,) = node.inputs
+    function = "np.argmax" if op.kind == "max" else "np.argmin"
+    if x.dtype.startswith(("complex", "float16")) or x.dtype == "bool":
+        raise NotLowerable(f"arg{op.kind} of {x.dtype}")
+    if op.axis is None or x.ndim == 1:
+        body = [f"return {_as_array(f'{function}(x.ravel())', 'int64')}"]
+    else:
+        body = [f"return np.asarray({function}(x, axis={op.axis % x.ndim}), dtype=np.int64)"]
+        if x.ndim != 2:
+            raise NotLowerable(f"arg{op.kind} along an axis of a {x.ndim}-d array")
+    return _function(name, ["x"], body)
+
+
+@lowers(Split)
+def _split(op, node, name, context):
+    x = node.inputs[0]
+    axis = op.axis % x.ndim
+    body = [
+        f"if s.shape[0] != {op.n_splits}:",
+        f"    raise ValueError('split: expected {op.n_splits} lengths')",
+        "total = 0",
+        f"for k in range({op.n_splits}):",
+        "    if s[k] < 0:",
+        "        raise ValueError('split: lengths must not be negative')",
+        "    total += s[k]",
+        f"if total != x.shape[{axis}]:",
+        "    raise ValueError('split: the lengths do not add up to the length of the axis')",
+        "start = 0",
+    ]
+    pieces = []
+    for k in range(op.n_splits):
+        body += [f"p{k} = x[{_axis_index(x.ndim, axis, f'start:start + s[{k}]')},]", f"start += s[{k}]"]
+        pieces.append(f"p{k}")
+    body.append(f"return ({', '.join(pieces)},)" if len(pieces) > 1 else f"return {pieces[0]}")
+    return _function(name, ["x", "s"], body)
+
+
+@lowers(Repeat)
+def _repeat(op, node, name, context):
+    x, repeats = node.inputs
+    if op.axis is None or x.ndim == 0:
+        raise NotLowerable("repeat of a flattened array")
+    axis = op.axis % x.ndim
+    out = node.outputs[0]
+    length = f"x.shape[{axis}]"
+    shape = ", ".join(f"x.shape[{d}]" if d != axis else "total" for d in range(x.ndim))
+    if repeats.ndim == 0:
+        body = [
+            "r = repeats[()]",
+            "if r < 0:",
+            "    raise ValueError('repeat: negative repeats')",
+            f"total = {length} * r",
+            f"out = np.empty(({shape},), dtype={numba_dtype(out.dtype)})",
+            "for i in range(total):",
+            f"    out[{_axis_index(x.ndim, axis, 'i')},] = x[{_axis_index(x.ndim, axis, 'i // r')},]",
+        ]
+    else:
+        body = [
+            f"if repeats.shape[0] != {length}:",
+            "    raise ValueError('repeat: one count per element of the axis is needed')",
+            "total = 0",
+            f"for k in range({length}):",
+            "    if repeats[k] < 0:",
+            "        raise ValueError('repeat: negative repeats')",
+            "    total += repeats[k]",
+            f"out = np.empty(({shape},), dtype={numba_dtype(out.dtype)})",
+            "i = 0",
+            f"for k in range({length}):",
+            "    for _ in range(repeats[k]):",
+            f"        out[{_axis_index(x.ndim, axis, 'i')},] = x[{_axis_index(x.ndim, axis, 'k')},]",
+            "        i += 1",
+        ]
+    body.append("return out")
+    return _function(name, ["x", "repeats"], body)
+
+
+@lowers(Map)
+def _map(op, node, name, context):
+    raise NotLowerable("Map loops run their inner graph from Python")

@@ -1,0 +1,199 @@
+"""The numba backend: whole-graph compilation, Python steps, parallel loops, the disk cache."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+
+pytest.importorskip("numba")
+
+import croton  # noqa: E402
+import croton.tensor as T  # noqa: E402
+from croton_numba.backend import NumbaExecutable, SegmentWarning, _Segment  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("CROTON_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def _steps(f) -> list:
+    executable = f._executable
+    assert isinstance(executable, NumbaExecutable)
+    return executable._program.nodes
+
+
+def _chain(x, y):
+    return T.exp(-((x * y) ** 2)) * T.sin(x) + T.log1p(y * y) / (1 + abs(x))
+
+
+def test_the_benchmark_chain_matches_numpy():
+    x, y = T.dvectors("x", "y")
+    f = croton.function([x, y], _chain(x, y), backend="numba")
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=1000), rng.normal(size=1000)
+    expected = np.exp(-((a * b) ** 2)) * np.sin(a) + np.log1p(b * b) / (1 + np.abs(a))
+    np.testing.assert_allclose(f(a, b), expected, rtol=1e-12)
+
+
+def test_a_training_step_is_one_jitted_segment():
+    rng = np.random.default_rng(1)
+    W = croton.shared(rng.normal(size=(4, 3)), name="W")
+    b = croton.shared(np.zeros(3), name="b")
+    x, t = T.dmatrix("x"), T.dvector("t")
+    p = T.nnet.sigmoid(T.dot(x, W) + b).sum(axis=1)
+    cost = T.mean((p - t) ** 2)
+    gW, gb = T.grad(cost, [W, b])
+    updates = [(W, W - 0.1 * gW), (b, b - 0.1 * gb)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SegmentWarning)
+        f = croton.function([x, t], cost, updates=updates, backend="numba")
+    (step,) = _steps(f)
+    assert isinstance(step, _Segment) and len(step.nodes) > 5
+    reference_W = croton.shared(W.get_value(), name="W")
+    reference_b = croton.shared(b.get_value(), name="b")
+    p0 = T.nnet.sigmoid(T.dot(x, reference_W) + reference_b).sum(axis=1)
+    cost0 = T.mean((p0 - t) ** 2)
+    g0W, g0b = T.grad(cost0, [reference_W, reference_b])
+    g = croton.function(
+        [x, t],
+        cost0,
+        updates=[(reference_W, reference_W - 0.1 * g0W), (reference_b, reference_b - 0.1 * g0b)],
+        backend="numpy",
+    )
+    data, targets = rng.normal(size=(8, 4)), rng.normal(size=8)
+    for _ in range(3):
+        np.testing.assert_allclose(f(data, targets), g(data, targets), rtol=1e-12)
+    np.testing.assert_allclose(W.get_value(), reference_W.get_value(), rtol=1e-12)
+    np.testing.assert_allclose(b.get_value(), reference_b.get_value(), rtol=1e-12, atol=1e-15)
+
+
+def test_a_node_that_cannot_lower_runs_between_segments_and_is_reported():
+    x = T.dvector("x")
+    jac = croton.gradient.jacobian(T.tanh(x) * x.sum(), x)
+    with pytest.warns(SegmentWarning, match="Map"):
+        f = croton.function([x], T.exp(jac) + 1, backend="numba")
+    kinds = [type(step).__name__ for step in _steps(f)]
+    assert "Apply" in kinds  # the Python step
+    a = np.linspace(-1, 1, 4)
+    expected = croton.function([x], T.exp(jac) + 1, backend="numpy")(a)
+    np.testing.assert_allclose(f(a), expected, rtol=1e-12)
+    assert f._executable.python_steps[0][0].op.__class__.__name__ == "Map"
+
+
+def test_runtime_errors_name_the_failing_part():
+    x, y = T.dvectors("x", "y")
+    f = croton.function([x, y], T.exp(x) + y, backend="numba")
+    with pytest.raises(ValueError, match="do not match"):
+        f(np.ones(3), np.ones(4))
+
+
+@pytest.mark.parametrize("threshold", [0, 10**9])
+def test_parallel_and_serial_loops_agree(threshold):
+    x, y = T.dmatrices("x", "y")
+    outputs = [_chain(x, y), T.sum((x - y) ** 2, axis=0), T.max(x * y, axis=1), T.sum(x)]
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(300, 200)), rng.normal(size=(300, 200))
+    expected = croton.function([x, y], outputs, backend="numpy")(a, b)
+    with croton.config.change(numba_parallel=True, numba_parallel_threshold=threshold):
+        f = croton.function([x, y], outputs, backend="numba")
+    for got, want in zip(f(a, b), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-11)
+
+
+def test_non_contiguous_and_broadcast_inputs():
+    x, r = T.dmatrix("x"), T.drow("r")
+    f = croton.function([x, r], T.tanh(x) * r + x.T.T, backend="numba")
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(6, 8))[::2, ::-3]
+    row = rng.normal(size=(1, 3))
+    np.testing.assert_allclose(f(a, row), np.tanh(a) * row + a, rtol=1e-12)
+
+
+def test_numba_is_the_default_backend_when_installed():
+    with croton.config.change(backend=None):
+        assert croton.backend.select_backend().name == "numba"
+
+
+# -- the disk cache ------------------------------------------------------------------------
+
+_PROGRAM = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    import croton, croton.tensor as T
+    x, y = T.dvectors("x", "y")
+    f = croton.function([x, y], T.exp(x) * y + T.sum(T.sin(x - y)), backend="numba")
+    value = f(np.arange(5.0), np.ones(5))
+    expected = np.exp(np.arange(5.0)) + np.sum(np.sin(np.arange(5.0) - 1))
+    assert np.allclose(value, expected), (value, expected)
+    print("ok")
+    """
+)
+
+
+def _run(cache_dir, *, count: int = 1):
+    env = {**os.environ, "CROTON_CACHE_DIR": str(cache_dir)}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _PROGRAM], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for _ in range(count)
+    ]
+    results = [p.communicate(timeout=600) for p in processes]
+    for process, (out, err) in zip(processes, results):
+        assert process.returncode == 0, err.decode()
+        assert out.decode().strip() == "ok"
+
+
+def _machine_code(cache_dir):
+    pycache = cache_dir / "numba" / "__pycache__"
+    return {p.name: p.stat().st_mtime_ns for p in pycache.iterdir()} if pycache.is_dir() else {}
+
+
+def test_a_second_process_reuses_the_machine_code(tmp_path):
+    cache_dir = tmp_path / "shared-cache"
+    _run(cache_dir)
+    first = _machine_code(cache_dir)
+    assert any(name.endswith(".nbc") for name in first)
+    _run(cache_dir)
+    assert _machine_code(cache_dir) == first  # nothing was compiled or written again
+
+
+def test_two_processes_compiling_at_once_share_a_sound_cache(tmp_path):
+    cache_dir = tmp_path / "raced-cache"
+    _run(cache_dir, count=3)
+    _run(cache_dir)  # and the result loads
+
+
+def test_a_corrupt_entry_is_detected_and_rebuilt(tmp_path):
+    cache_dir = tmp_path / "corrupt-cache"
+    _run(cache_dir)
+    modules = sorted((cache_dir / "numba").glob("g_*.py"))
+    assert modules
+    modules[0].write_text(modules[0].read_text()[:40])  # a half-written module
+    for cached in (cache_dir / "numba" / "__pycache__").iterdir():
+        cached.write_bytes(b"garbage")  # unreadable machine code
+    _run(cache_dir)
+    _run(cache_dir)
+
+
+def test_cache_info_and_clear(tmp_path, capsys, monkeypatch):
+    from croton.cli import main
+
+    cache_dir = tmp_path / "cli-cache"
+    monkeypatch.setenv("CROTON_CACHE_DIR", str(cache_dir))
+    x = T.dvector("x")
+    croton.function([x], T.exp(x), backend="numba")(np.ones(2))
+    assert main(["cache", "info"]) == 0
+    line = [l for l in capsys.readouterr().out.splitlines() if l.startswith("numba:")][0]
+    assert str(cache_dir / "numba") in line and "modules 1" in line
+    assert main(["cache", "clear"]) == 0
+    assert "removed" in capsys.readouterr().out
+    assert not (cache_dir / "numba").exists()
