@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import io
 import os
 import pickle
 import shutil
@@ -87,13 +88,38 @@ def machine_code_files(path: Path) -> list[Path]:
     return [p for p in pycache.iterdir() if p.name.startswith(path.stem + ".")]
 
 
+class _Anything:
+    """Stands for every class a pickle names, so a stream is parsed without imports."""
+
+    def __new__(cls, *args, **kwargs):
+        return object.__new__(cls)
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __setstate__(self, state):
+        pass
+
+    def __call__(self, *args, **kwargs):
+        return _Anything()
+
+
+class _Skimmer(pickle.Unpickler):
+    def find_class(self, module, name):
+        return _Anything
+
+
 def _readable(cached: Path) -> bool:
-    """Whether numba can read a machine-code file (an index holds two pickles)."""
+    """Whether a machine-code file is complete (an index holds two pickles, data one).
+
+    The pickles are parsed, not loaded: they name the generated module, which may not
+    be imported yet.
+    """
     try:
         with open(cached, "rb") as file:
             if cached.suffix == ".nbi":
-                pickle.load(file)
-            pickle.loads(file.read())
+                _Skimmer(file).load()
+            _Skimmer(io.BytesIO(file.read())).load()
         return True
     except Exception:
         return False

@@ -1,0 +1,212 @@
+"""Run-time workloads on every backend, next to numpy eager (issue: the numba backend).
+
+Each benchmark is parametrised by backend; a backend that is not available here (cupy
+without a GPU) is reported as n/a by raising ``NotImplementedError`` in ``setup``, as
+asv expects. ``numpy-eager`` is plain NumPy, the baseline the targets are set against.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+import numpy as np
+
+import croton
+import croton.tensor as T
+
+BACKENDS = ["numpy-eager", "numpy", "numba", "cupy"]
+
+
+def _require(backend: str) -> None:
+    if backend == "numpy-eager":
+        return
+    try:
+        croton.backend.get_backend(backend)
+    except croton.backend.BackendError as error:
+        raise NotImplementedError(str(error)) from None
+
+
+def chain(x, y, lib):
+    """The elementwise chain of the performance notes."""
+    return lib.exp(-((x * y) ** 2)) * lib.sin(x) + lib.log1p(y * y) / (1 + abs(x))
+
+
+class ElementwiseChain:
+    params = (BACKENDS, [10**6, 10**7])
+    param_names = ["backend", "size"]
+    timeout = 300
+
+    def setup(self, backend, size):
+        _require(backend)
+        rng = np.random.default_rng(0)
+        self.a, self.b = rng.normal(size=size), rng.normal(size=size)
+        if backend == "numpy-eager":
+            self.f = lambda a, b: chain(a, b, np)
+        else:
+            x, y = T.dvectors("x", "y")
+            self.f = croton.function([x, y], chain(x, y, T), backend=backend)
+        self.f(self.a, self.b)  # compiled and warm
+
+    def time_chain(self, backend, size):
+        self.f(self.a, self.b)
+
+
+class FusedReductions:
+    params = (BACKENDS,)
+    param_names = ["backend"]
+    timeout = 300
+
+    def setup(self, backend):
+        _require(backend)
+        rng = np.random.default_rng(1)
+        self.a, self.b = rng.normal(size=10**7), rng.normal(size=10**7)
+        self.m = rng.normal(size=(4000, 4000))
+        if backend == "numpy-eager":
+            self.ssd = lambda a, b: np.sum((a - b) ** 2)
+            self.lse = lambda m: np.log(np.sum(np.exp(m - m.max(1, keepdims=True)), 1)) + m.max(1)
+        else:
+            x, y, m = T.dvector("x"), T.dvector("y"), T.dmatrix("m")
+            self.ssd = croton.function([x, y], T.sum((x - y) ** 2), backend=backend)
+            self.lse = croton.function([m], T.logsumexp(m, axis=1), backend=backend)
+        self.ssd(self.a, self.b)
+        self.lse(self.m)
+
+    def time_sum_squared_difference(self, backend):
+        self.ssd(self.a, self.b)
+
+    def time_rowwise_logsumexp(self, backend):
+        self.lse(self.m)
+
+
+class LogisticRegressionStep:
+    params = (BACKENDS,)
+    param_names = ["backend"]
+    timeout = 300
+
+    def setup(self, backend):
+        _require(backend)
+        if backend == "numpy-eager":
+            raise NotImplementedError("a training step needs gradients; compare the backends")
+        rng = np.random.default_rng(2)
+        self.data = rng.normal(size=(1000, 100))
+        self.targets = (rng.random(1000) < 0.5).astype("float64")
+        w = croton.shared(np.zeros(100), name="w")
+        b = croton.shared(np.asarray(0.0), name="b")
+        x, t = T.dmatrix("x"), T.dvector("t")
+        p = T.nnet.sigmoid(T.dot(x, w) + b)
+        cost = T.nnet.binary_crossentropy(p, t).mean() + 0.01 * (w**2).sum()
+        gw, gb = T.grad(cost, [w, b])
+        self.step = croton.function(
+            [x, t], cost, updates=[(w, w - 0.1 * gw), (b, b - 0.1 * gb)], backend=backend
+        )
+        self.step(self.data, self.targets)
+
+    def time_step(self, backend):
+        self.step(self.data, self.targets)
+
+
+def mlp_step(backend: str, floatX: str = "float32"):
+    """The 784-256-10 MLP training step (batch 256) and its data."""
+    rng = np.random.default_rng(3)
+    with croton.config.change(floatX=floatX):
+        W1 = croton.shared((rng.normal(size=(784, 256)) * 0.05).astype(floatX), name="W1")
+        b1 = croton.shared(np.zeros(256, dtype=floatX), name="b1")
+        W2 = croton.shared((rng.normal(size=(256, 10)) * 0.05).astype(floatX), name="W2")
+        b2 = croton.shared(np.zeros(10, dtype=floatX), name="b2")
+        x, y = T.matrix("x"), T.lvector("y")
+        hidden = T.nnet.relu(T.dot(x, W1) + b1)
+        probabilities = T.nnet.softmax(T.dot(hidden, W2) + b2)
+        cost = T.nnet.categorical_crossentropy(probabilities, y).mean()
+        params = [W1, b1, W2, b2]
+        grads = T.grad(cost, params)
+        updates = [(p, p - np.asarray(0.1, dtype=floatX) * g) for p, g in zip(params, grads)]
+        step = croton.function([x, y], cost, updates=updates, backend=backend)
+    data = rng.normal(size=(256, 784)).astype(floatX)
+    labels = rng.integers(0, 10, size=256)
+    return step, data, labels
+
+
+class MLPTrainingStep:
+    params = (BACKENDS,)
+    param_names = ["backend"]
+    timeout = 600
+
+    def setup(self, backend):
+        _require(backend)
+        if backend == "numpy-eager":
+            raise NotImplementedError("a training step needs gradients; compare the backends")
+        self.step, self.data, self.labels = mlp_step(backend)
+        self.step(self.data, self.labels)
+
+    def time_step(self, backend):
+        self.step(self.data, self.labels)
+
+
+class CallOverhead:
+    params = (BACKENDS,)
+    param_names = ["backend"]
+
+    def setup(self, backend):
+        _require(backend)
+        self.a, self.b = np.asarray(1.0), np.asarray(2.0)
+        if backend == "numpy-eager":
+            self.f = np.add
+        else:
+            a, b = T.dscalars("a", "b")
+            self.f = croton.function([a, b], a + b, backend=backend)
+        self.f(self.a, self.b)
+
+    def time_scalar_add(self, backend):
+        self.f(self.a, self.b)
+
+
+_COMPILE_MLP = textwrap.dedent(
+    """
+    import sys, time
+    start = time.perf_counter()
+    sys.path.insert(0, {benchmarks!r})
+    from workloads import mlp_step
+    step, data, labels = mlp_step({backend!r})
+    step(data, labels)
+    print(time.perf_counter() - start)
+    """
+)
+
+
+class CompileMLP:
+    """Compiling (and first calling) the MLP training step in a fresh process.
+
+    ``cold``: an empty cache directory; ``warm``: a second process after a first one
+    filled it. The time includes importing croton.
+    """
+
+    params = (["numpy", "numba"], ["cold", "warm"])
+    param_names = ["backend", "cache"]
+    timeout = 600
+    number = 1
+    repeat = 1
+
+    def setup(self, backend, cache):
+        _require(backend)
+        self.directory = tempfile.mkdtemp(prefix="croton-bench-cache-")
+        if cache == "warm":
+            self._run(backend)
+
+    def _run(self, backend) -> float:
+        script = _COMPILE_MLP.format(
+            benchmarks=os.path.dirname(os.path.abspath(__file__)), backend=backend
+        )
+        env = {**os.environ, "CROTON_CACHE_DIR": self.directory}
+        out = subprocess.run(
+            [sys.executable, "-c", script], env=env, check=True, capture_output=True, text=True
+        )
+        return float(out.stdout.strip().splitlines()[-1])
+
+    def track_seconds(self, backend, cache):
+        return self._run(backend)
+
+    track_seconds.unit = "seconds"
