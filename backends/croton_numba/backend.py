@@ -23,6 +23,7 @@ from croton.backend import Backend, resolve_rules
 from croton.compile.program import Program, reraise_with_node
 from croton.graph.basic import Constant
 
+
 class SegmentWarning(UserWarning):
     """Part of a graph runs as Python steps between jitted segments."""
 
@@ -183,7 +184,12 @@ class NumbaBackend(Backend):
         source, module = "", None
         if segment_sources:
             used = sorted(
-                {f"k{p}" for step in program_nodes if isinstance(step, _Segment) for p in step.positions}
+                {
+                    f"k{p}"
+                    for step in program_nodes
+                    if isinstance(step, _Segment)
+                    for p in step.positions
+                }
             )
             loads = "".join(f"{name} = load_kernel({kernel_digests[name]!r})\n" for name in used)
             source = (
@@ -209,9 +215,22 @@ class NumbaBackend(Backend):
 
 
 def _croton_version() -> str:
+    """croton's version and a hash of the code generated modules call into.
+
+    The kernels' machine code includes the prelude and math library; a change there
+    must not reuse machine code cached before it.
+    """
+    import hashlib
+    from pathlib import Path
+
     import croton
 
-    return f"croton {croton.__version__}"
+    digest = hashlib.sha256()
+    for name in ("prelude.py", "mathlib.py"):
+        path = Path(__file__).with_name(name)
+        if path.exists():
+            digest.update(path.read_bytes())
+    return f"croton {croton.__version__} runtime {digest.hexdigest()[:16]}"
 
 
 def _import_generated(path, digest):

@@ -31,7 +31,7 @@ def program_statements(
     """Statements computing a `Composite` program on scalar ``inputs``; and its result."""
     statements, steps = [], []
     for j, (scalar_op, args, dtype) in enumerate(program):
-        sources, dtypes = [], []
+        sources = []
         for ref in args:
             if ref[0] == "input":
                 sources.append(inputs[ref[1]])
@@ -120,7 +120,9 @@ def elemwise_function(name: str, op, node, mathlib: dict, threshold: int) -> str
         return "\n".join(lines + _indent(body, 1)) + "\n"
     size = " * ".join(f"n{d}" for d in range(ndim))
     body.append(f"size = {size}")
-    full = [all(v.type.shape[d] != 1 or out.type.shape[d] == 1 for d in range(ndim)) for v in inputs]
+    full = [
+        all(v.type.shape[d] != 1 or out.type.shape[d] == 1 for d in range(ndim)) for v in inputs
+    ]
     flat_reads = [f"f{k}[i]" for k in range(len(inputs))]
     flat_statements, flat_result = element_body(op, inputs, out.dtype, mathlib, flat_reads)
     indices = [f"i{d}" for d in range(ndim)]
@@ -128,7 +130,7 @@ def elemwise_function(name: str, op, node, mathlib: dict, threshold: int) -> str
     nested_statements, nested_result = element_body(op, inputs, out.dtype, mathlib, nested_reads)
 
     def flat_loop(loop: str) -> list[str]:
-        loop_lines = [f"fo = out.reshape(size)"]
+        loop_lines = ["fo = out.reshape(size)"]
         loop_lines += [f"f{k} = {a}.ravel()" for k, a in enumerate(args)]
         loop_lines.append(f"for i in {loop}(size):")
         loop_lines += _indent(flat_statements + [f"fo[i] = {flat_result}"], 1)
@@ -139,15 +141,20 @@ def elemwise_function(name: str, op, node, mathlib: dict, threshold: int) -> str
         for d in range(ndim):
             kind = loop if d == 0 else "range"
             loop_lines += _indent([f"for i{d} in {kind}(n{d}):"], d)
-        loop_lines += _indent(nested_statements + [f"out[{', '.join(indices)}] = {nested_result}"], ndim)
+        loop_lines += _indent(
+            nested_statements + [f"out[{', '.join(indices)}] = {nested_result}"], ndim
+        )
         return loop_lines
 
     def both(loop: str) -> list[str]:
         if not all(full):
             return nested_loop(loop)
         contiguous = " and ".join(f"{a}.flags.c_contiguous" for a in args) or "True"
-        return [f"if {contiguous}:"] + _indent(flat_loop(loop), 1) + ["else:"] + _indent(
-            nested_loop(loop), 1
+        return (
+            [f"if {contiguous}:"]
+            + _indent(flat_loop(loop), 1)
+            + ["else:"]
+            + _indent(nested_loop(loop), 1)
         )
 
     if threshold is None:
@@ -252,9 +259,7 @@ def reduce_function(name: str, op, node, mathlib: dict, threshold: int) -> str:
         inner_lines = [f"acc = {initial}"]
         for d in range(inner, ndim):
             inner_lines += _indent([f"for i{d} in range(n{d}):"], d - inner)
-        inner_lines += _indent(
-            statements + _combine(op.kind, "acc", value, kind_of), ndim - inner
-        )
+        inner_lines += _indent(statements + _combine(op.kind, "acc", value, kind_of), ndim - inner)
         inner_lines.append(f"acc_out[{kept_index}] = acc")
         loop_lines += _indent(inner_lines, inner)
         body += loop_lines

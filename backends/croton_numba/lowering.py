@@ -16,8 +16,8 @@ from __future__ import annotations
 from croton.backend import LoweringRegistry
 from croton.ops.blas import Dot, Gemm, Matmul
 from croton.ops.elemwise import DimShuffle, Elemwise
-from croton.ops.nnet import CrossEntropySoftmax, LogSoftmax, Softmax
 from croton.ops.map import Map
+from croton.ops.nnet import CrossEntropySoftmax, LogSoftmax, Softmax
 from croton.ops.reduce import Argmax, Reduce
 from croton.ops.shape import Alloc, ARange, Eye, Join, Repeat, Reshape, Shape, SpecifyShape, Split
 from croton.ops.subtensor import IncSubtensor, Subtensor
@@ -266,7 +266,7 @@ def _alloc(op, node, name, context):
                 "    raise ValueError('alloc: the value does not broadcast to the shape')",
             ]
         body += checks
-        body.append(f"out[...] = np.broadcast_to(v, out.shape)")
+        body.append("out[...] = np.broadcast_to(v, out.shape)")
     body.append("return out")
     return _function(name, ["v"] + lengths, body)
 
@@ -419,7 +419,10 @@ def _split(op, node, name, context):
     ]
     pieces = []
     for k in range(op.n_splits):
-        body += [f"p{k} = x[{_axis_index(x.ndim, axis, f'start:start + s[{k}]')},]", f"start += s[{k}]"]
+        body += [
+            f"p{k} = x[{_axis_index(x.ndim, axis, f'start:start + s[{k}]')},]",
+            f"start += s[{k}]",
+        ]
         pieces.append(f"p{k}")
     body.append(f"return ({', '.join(pieces)},)" if len(pieces) > 1 else f"return {pieces[0]}")
     return _function(name, ["x", "s"], body)

@@ -22,6 +22,7 @@ __all__ = [
     "_softplus",
 ]
 
+
 @numba.njit(cache=True, error_model="numpy")
 def _floor_divide(a, b):
     return a // b
@@ -34,7 +35,7 @@ def _remainder(a, b):
 
 @numba.njit(cache=True, error_model="numpy")
 def _power(a, b):
-    return a ** b
+    return a**b
 
 
 @numba.njit(cache=True)
@@ -75,25 +76,20 @@ def _maximum(a, b):
 
 @numba.njit(cache=True)
 def _clip(x, lo, hi):
-    # numpy.clip: nan in any argument gives nan; otherwise x bounded below, then above
-    if x != x:
-        return x
-    if lo != lo:
-        return lo
-    if hi != hi:
-        return hi
-    r = lo if x < lo else x
-    return hi if r > hi else r
+    # numpy.clip on arrays: minimum(maximum(x, lo), hi), with the tie and nan rules above
+    return _minimum(_maximum(x, lo), hi)
 
 
 @numba.njit(cache=True)
 def _sign(x):
-    # numpy.sign: zeros (with their sign) and nan come back unchanged
+    # numpy.sign: nan stays nan, and both zeros give +0
     if x > 0:
         return 1
     if x < 0:
         return -1
-    return x
+    if x != x:
+        return x
+    return 0
 
 
 @numba.njit(cache=True)

@@ -104,6 +104,7 @@ MATHLIB_OPS = (
     "sigmoid", "softplus", "erf", "erfc",
 )  # fmt: skip
 
+
 def numba_dtype(dtype: str) -> str:
     """The source naming ``dtype`` in generated code (``np.float32``, ``np.bool_``)."""
     return "np.bool_" if dtype == "bool" else f"np.{np.dtype(dtype).name}"

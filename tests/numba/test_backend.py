@@ -142,7 +142,10 @@ def _run(cache_dir, *, count: int = 1):
     env = {**os.environ, "CROTON_CACHE_DIR": str(cache_dir)}
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", _PROGRAM], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            [sys.executable, "-c", _PROGRAM],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         for _ in range(count)
     ]

@@ -14,8 +14,8 @@ import pytest
 pytest.importorskip("numba")
 
 import numba  # noqa: E402
-from croton_numba.mathlib import MATH  # noqa: E402
 
+from croton_numba.mathlib import MATH  # noqa: E402
 from croton_numpy.scalar_kernels import SCALAR_KERNELS  # noqa: E402
 
 FUNCTIONS = sorted(MATH)
