@@ -105,7 +105,9 @@ def _run_cache(args: argparse.Namespace) -> None:
         if args.action == "clear":
             print(f"{backend.name}: removed {backend.clear_cache()} files from {info['directory']}")
         else:
-            details = ", ".join(f"{key} {value}" for key, value in info.items() if key != "directory")
+            details = ", ".join(
+                f"{key} {value}" for key, value in info.items() if key != "directory"
+            )
             print(f"{backend.name}: {info['directory']} ({details})")
     if not found:
         print("no backend here keeps a compilation cache")
