@@ -100,6 +100,28 @@ class NumbaExecutable:
     def source(self) -> str:
         return self.module_source + "\n# outer program\n" + self._program.source
 
+    def warm_up(self, inputs) -> None:
+        """Compile the jitted segments now rather than at the first call.
+
+        numba compiles a function for the argument types of its first call, so the
+        graph runs once on small C-contiguous arrays of the inputs' dtypes and ranks
+        (static lengths kept, unknown ones 1). Errors from those values are ignored:
+        they arise after compilation, and a segment they keep from running compiles at
+        its first real call instead.
+        """
+        import numpy as np
+
+        probes = [
+            np.zeros(tuple(1 if n is None else n for n in var.type.shape), dtype=var.type.dtype)
+            for var in inputs
+        ]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                self._run(*probes)
+            except Exception:
+                pass
+
 
 class NumbaBackend(Backend):
     """Fused loops compiled by numba for the CPU; the default backend when installed."""
@@ -112,6 +134,8 @@ class NumbaBackend(Backend):
         from croton_numba.lowering import registry
 
         super().__init__()
+        # numba's notes on how it parallelised a generated loop are not the user's concern
+        warnings.filterwarnings("ignore", message=r"(?s).*numba[/\\]g_[0-9a-f]+\.py")
         for op_class in registry.op_classes:
             self.registry.register(op_class, registry.lookup_class(op_class))
 
@@ -211,7 +235,9 @@ class NumbaBackend(Backend):
                 resolved.append(cache.load_kernel(kernel_digests[kernel[1]]))
         program = Program(fgraph.inputs, fgraph.outputs, program_nodes, resolved)
         shown = "".join(f"# {name}\n{function}\n" for name, function in functions)
-        return NumbaExecutable(program, shown + source, python_steps)
+        executable = NumbaExecutable(program, shown + source, python_steps)
+        executable.warm_up(fgraph.inputs)
+        return executable
 
 
 def _croton_version() -> str:

@@ -169,6 +169,17 @@ def elemwise_function(name: str, op, node, mathlib: dict, threshold: int) -> str
     return "\n".join(lines + _indent(body, 1)) + "\n"
 
 
+def threaded(body: list[str], work: str, threshold: int | None) -> tuple[list[str], bool]:
+    """``body`` with its ``numba.prange`` loops serial, plus (given a ``threshold``) a
+    multi-threaded copy that runs when ``work`` (elements) reaches it; and whether the
+    function needs ``parallel=True``."""
+    serial = [line.replace("numba.prange", "range") for line in body]
+    if threshold is None or serial == body:
+        return serial, False
+    indent = ["    " + line for line in body]
+    return [f"if {work} >= {threshold}:", *indent, "else:", *["    " + s for s in serial]], True
+
+
 _IDENTITY = {"sum": 0, "prod": 1, "all": True, "any": False}
 
 
@@ -283,8 +294,8 @@ def reduce_function(name: str, op, node, mathlib: dict, threshold: int) -> str:
         body.append(f"return acc_out.astype({numba_dtype(out.dtype)})")
     else:
         body.append("return acc_out")
-    if threshold is None:
-        body = [line.replace("numba.prange", "range") for line in body]
-    if not any("numba.prange" in line for line in body):
+    work = "max(" + ", ".join(f"{a}.size" for a in args) + ", 0)"
+    body, parallel = threaded(body, work, threshold)
+    if not parallel:
         lines[0] = lines[0].replace(", parallel=True", "")
     return "\n".join(lines + _indent(body, 1)) + "\n"

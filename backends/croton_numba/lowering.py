@@ -21,7 +21,7 @@ from croton.ops.nnet import CrossEntropySoftmax, LogSoftmax, Softmax
 from croton.ops.reduce import Argmax, Reduce
 from croton.ops.shape import Alloc, ARange, Eye, Join, Repeat, Reshape, Shape, SpecifyShape, Split
 from croton.ops.subtensor import IncSubtensor, Subtensor
-from croton_numba.loops import elemwise_function, reduce_function
+from croton_numba.loops import elemwise_function, reduce_function, threaded
 from croton_numba.scalar_code import numba_dtype
 
 
@@ -180,7 +180,8 @@ def _softmax(op, node, name, context):
         *finish,
         "return out",
     ]
-    return _function(name, ["x"], body, parallel=context.threshold is not None)
+    body, parallel = threaded(body, "x.size", context.threshold)
+    return _function(name, ["x"], body, parallel=parallel)
 
 
 @lowers(CrossEntropySoftmax)
@@ -193,6 +194,9 @@ def _crossentropy_softmax(op, node, name, context):
         "n, m = x.shape",
         "if t.shape[0] != n:",
         "    raise ValueError('CrossEntropySoftmax: one target per row of logits is needed')",
+        "for i in range(n):",
+        "    if t[i] < 0 or t[i] >= m:",
+        "        raise IndexError('CrossEntropySoftmax: a target is out of range')",
         f"out = np.empty(n, dtype={dtype})",
         "for i in numba.prange(n):",
         "    top = -np.inf",
@@ -202,13 +206,11 @@ def _crossentropy_softmax(op, node, name, context):
         "    total = 0.0",
         "    for j in range(m):",
         "        total += np.exp(x[i, j] - top)",
-        "    k = t[i]",
-        "    if k < 0 or k >= m:",
-        "        raise IndexError('CrossEntropySoftmax: a target is out of range')",
-        "    out[i] = top + np.log(total) - x[i, k]",
+        "    out[i] = top + np.log(total) - x[i, t[i]]",
         "return out",
     ]
-    return _function(name, ["x", "t"], body, parallel=context.threshold is not None)
+    body, parallel = threaded(body, "x.size", context.threshold)
+    return _function(name, ["x", "t"], body, parallel=parallel)
 
 
 @lowers(Shape)
@@ -360,8 +362,14 @@ def _incsubtensor(op, node, name, context):
             body.append(f"{target} {operator} y")
         body.append("return out")
         return _function(name, ["x", "y"] + names, body)
-    if op.spec != (("array",),) or node.inputs[2].ndim != 1 or y.ndim not in (0, x.ndim):
-        raise NotLowerable("advanced indexing other than one index array on the first axis")
+    arrays = len(op.spec)
+    indices = [f"i{k}" for k in range(arrays)]
+    if (
+        any(entry != ("array",) for entry in op.spec)
+        or any(v.ndim != 1 for v in node.inputs[2:])
+        or y.ndim not in (0, x.ndim - arrays + 1)
+    ):
+        raise NotLowerable("advanced indexing other than index vectors on the leading axes")
     if y.ndim == 0:
         value = "y[()]"
     else:
@@ -370,16 +378,21 @@ def _incsubtensor(op, node, name, context):
             "    raise ValueError('shape mismatch: the value does not match the indices')",
         ]
         value = "y[k if y.shape[0] != 1 else 0]"
+    for a, index in enumerate(indices):
+        body += [
+            f"if {index}.shape[0] != i0.shape[0]:",
+            "    raise IndexError('index arrays of different lengths')",
+            f"for k in range({index}.shape[0]):",
+            f"    if {index}[k] < -x.shape[{a}] or {index}[k] >= x.shape[{a}]:",
+            "        raise IndexError('index out of bounds')",
+        ]
+    target = ", ".join(f"{index}[k]" for index in indices)
     body += [
-        "n = x.shape[0]",
         "for k in range(i0.shape[0]):",
-        "    j = i0[k]",
-        "    if j < -n or j >= n:",
-        "        raise IndexError('index out of bounds')",
-        f"    out[j] {operator} {value}",
+        f"    out[{target}] {operator} {value}",
         "return out",
     ]
-    return _function(name, ["x", "y", "i0"], body)
+    return _function(name, ["x", "y"] + indices, body)
 
 
 def _axis_index(ndim: int, axis: int, entry: str) -> str:

@@ -44,6 +44,27 @@ def _mod(x, y):
     return _float_divmod(x, y)[1]
 
 
+def _minimum(a, b):
+    """numpy.minimum: nan wins; of two equal values (0.0 and -0.0) numpy's float16 loop
+    keeps the first, its other loops the second."""
+    if jnp.iscomplexobj(a):
+        return jnp.minimum(a, b)
+    first = (a <= b) if a.dtype == jnp.float16 else (a < b)
+    return jnp.where(a != a, a, jnp.where(first, a, b))
+
+
+def _maximum(a, b):
+    if jnp.iscomplexobj(a):
+        return jnp.maximum(a, b)
+    first = (a >= b) if a.dtype == jnp.float16 else (a > b)
+    return jnp.where(a != a, a, jnp.where(first, a, b))
+
+
+def _clip(x, lo, hi):
+    """numpy.clip on arrays: minimum(maximum(x, lo), hi)."""
+    return _minimum(_maximum(x, lo), hi)
+
+
 def _float_divmod(a, b):
     """numpy's ``npy_divmod``: floor quotient and remainder with numpy's signs of zero."""
     fmod = lax.rem(a, b)
@@ -190,9 +211,9 @@ SCALAR_KERNELS = {
     "round": _integers_unchanged(jnp.round),
     "round_half_away_from_zero": _round_half_away_from_zero,
     "trunc": _integers_unchanged(jnp.trunc),
-    "clip": jnp.clip,
-    "minimum": jnp.minimum,
-    "maximum": jnp.maximum,
+    "clip": _clip,
+    "minimum": _minimum,
+    "maximum": _maximum,
     "lt": jnp.less,
     "gt": jnp.greater,
     "le": jnp.less_equal,

@@ -24,8 +24,11 @@ def scalar_function(scalar_op: ScalarOp, input_dtypes):
         return composite_function(scalar_op)
     arguments, result = scalar_op.resolve(input_dtypes)
     if scalar_op.name == "cast":
+        through_signed = np.dtype(input_dtypes[0]).kind == "f" and np.dtype(result).kind == "u"
 
         def cast(x):
+            if through_signed:  # as numpy does, so negative values wrap around
+                x = x.astype("int64")
             return x.astype(result)
 
         return cast
