@@ -16,6 +16,7 @@ import textwrap
 import numpy as np
 
 import croton
+import croton.backend
 import croton.tensor as T
 
 BACKENDS = ["numpy-eager", "numpy", "numba", "cupy"]
