@@ -105,17 +105,24 @@ def _float_dtype(dtype: str) -> bool:
     return dtype in ("float32", "float64")
 
 
+def _operand(name: str, value: str, dtype: str, want: str) -> str:
+    """``name = value`` as a BLAS operand: converted only if its dtype differs.
+
+    numba's ``np.dot`` takes C- and F-ordered arrays as they are (a transposed matrix
+    needs no copy) and copies other layouts itself.
+    """
+    if dtype == want:
+        return f"{name} = {value}"
+    return f"{name} = {value}.astype({numba_dtype(want)})"
+
+
 @lowers(Dot)
 def _dot(op, node, name, context):
     a, b = node.inputs
     out = node.outputs[0]
     if not (_float_dtype(out.dtype) and a.ndim <= 2 and b.ndim <= 2):
         raise NotLowerable("dot of integers or of more than two dimensions")
-    dtype = numba_dtype(out.dtype)
-    body = [
-        f"x = np.ascontiguousarray(a.astype({dtype}))",
-        f"y = np.ascontiguousarray(b.astype({dtype}))",
-    ]
+    body = [_operand("x", "a", a.dtype, out.dtype), _operand("y", "b", b.dtype, out.dtype)]
     if a.ndim == 1 and b.ndim == 1:
         body.append(f"return {_as_array('np.dot(x, y)', out.dtype)}")
     elif a.ndim == 0 or b.ndim == 0:
@@ -133,9 +140,13 @@ def _gemm(op, node, name, context):
         raise NotLowerable("gemm of non-float matrices")
     dtype = numba_dtype(out.dtype)
     body = [
-        f"x = np.ascontiguousarray(a.astype({dtype}))",
-        f"y = np.ascontiguousarray(b.astype({dtype}))",
-        f"return ({dtype}(beta[()]) * c + {dtype}(alpha[()]) * np.dot(x, y)).astype({dtype})",
+        _operand("x", "a", a.dtype, out.dtype),
+        _operand("y", "b", b.dtype, out.dtype),
+        "product = np.dot(x, y)",
+        f"scale, shift = {dtype}(alpha[()]), {dtype}(beta[()])",
+        "out = np.empty(product.shape, dtype=product.dtype)",
+        "out[...] = shift * c + scale * product",
+        "return out",
     ]
     return _function(name, ["c", "alpha", "a", "b", "beta"], body)
 
