@@ -1,0 +1,158 @@
+"""Time the workloads of ``benchmarks/workloads.py`` on every backend, in one run.
+
+Prints a Markdown table for ``docs/performance.md``: numpy eager, croton's backends,
+and, when installed, PyTensor (its numba mode) and ``jax.jit``. Every result is checked
+against numpy eager before it is timed. Run it from this directory::
+
+    python compare_backends.py
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import platform
+import sys
+import timeit
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "benchmarks"))
+warnings.simplefilter("ignore")
+
+from workloads import chain, mlp_step  # noqa: E402
+
+import croton  # noqa: E402
+import croton.backend  # noqa: E402
+import croton.tensor as T  # noqa: E402
+
+
+def _machine() -> str:
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _median_seconds(call, repeat: int = 7) -> float:
+    call()
+    number = max(1, int(0.2 / max(timeit.timeit(call, number=1), 1e-6)))
+    return float(np.median(timeit.repeat(call, number=number, repeat=repeat))) / number
+
+
+def _croton_backends() -> list[str]:
+    return [
+        b.name for b in croton.backend.list_backends() if b.is_available() and b.device == "cpu"
+    ]
+
+
+def _workloads():
+    rng = np.random.default_rng(0)
+    big_a, big_b = rng.normal(size=10**7), rng.normal(size=10**7)
+    small_a, small_b = big_a[: 10**6].copy(), big_b[: 10**6].copy()
+    matrix = rng.normal(size=(4000, 4000))
+    scalars = (np.asarray(1.0), np.asarray(2.0))
+
+    def eager_lse(m):
+        top = m.max(axis=1, keepdims=True)
+        return np.log(np.exp(m - top).sum(axis=1)) + top[:, 0]
+
+    return [
+        ("chain, 1e6 elements", (small_a, small_b), lambda a, b: chain(a, b, np), "chain"),
+        ("chain, 1e7 elements", (big_a, big_b), lambda a, b: chain(a, b, np), "chain"),
+        ("sum((x - y)**2), 1e7", (big_a, big_b), lambda a, b: np.sum((a - b) ** 2), "ssd"),
+        ("row-wise logsumexp, 4000x4000", (matrix,), eager_lse, "lse"),
+        ("a + b on 0-d arrays", scalars, np.add, "add"),
+    ]
+
+
+def _croton_function(kind: str, backend: str):
+    if kind in ("chain", "ssd"):
+        x, y = T.dvectors("x", "y")
+        out = chain(x, y, T) if kind == "chain" else T.sum((x - y) ** 2)
+        return croton.function([x, y], out, backend=backend)
+    if kind == "lse":
+        m = T.dmatrix("m")
+        return croton.function([m], T.logsumexp(m, axis=1), backend=backend)
+    a, b = T.dscalars("a", "b")
+    return croton.function([a, b], a + b, backend=backend)
+
+
+def _jax_function(kind: str):
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    functions = {
+        "chain": lambda a, b: chain(a, b, jnp),
+        "ssd": lambda a, b: jnp.sum((a - b) ** 2),
+        "lse": lambda m: jax.scipy.special.logsumexp(m, axis=1),
+        "add": lambda a, b: a + b,
+    }
+    jitted = jax.jit(functions[kind])
+    return lambda *args: np.asarray(jitted(*args))
+
+
+def _pytensor_function(kind: str):
+    import pytensor
+    import pytensor.tensor as pt
+
+    if kind in ("chain", "ssd"):
+        x, y = pt.dvectors("x", "y")
+        out = chain(x, y, pt) if kind == "chain" else pt.sum((x - y) ** 2)
+        return pytensor.function([x, y], out, mode="NUMBA")
+    if kind == "lse":
+        m = pt.dmatrix("m")
+        return pytensor.function([m], pt.logsumexp(m, axis=1), mode="NUMBA")
+    a, b = pt.dscalars("a", "b")
+    return pytensor.function([a, b], a + b, mode="NUMBA")
+
+
+def main() -> None:
+    columns = ["numpy eager"] + [f"croton {name}" for name in _croton_backends()]
+    extra = {}
+    if importlib.util.find_spec("pytensor"):
+        extra["PyTensor (numba)"] = _pytensor_function
+    if importlib.util.find_spec("jax"):
+        extra["jax.jit"] = _jax_function
+    columns += list(extra)
+    rows = []
+    for label, args, eager, kind in _workloads():
+        expected = eager(*args)
+        cells = [_median_seconds(lambda eager=eager, args=args: eager(*args))]
+        makers = [lambda k, b=b: _croton_function(k, b) for b in _croton_backends()]
+        makers += list(extra.values())
+        for make in makers:
+            function = make(kind)
+            np.testing.assert_allclose(function(*args), expected, rtol=1e-8)
+            cells.append(_median_seconds(lambda f=function, args=args: f(*args)))
+        rows.append((label, cells))
+    # the MLP training step exists as a croton program only
+    cells = [None]
+    for name in _croton_backends():
+        step, data, labels = mlp_step(name)
+        timed = lambda step=step, data=data, labels=labels: step(data, labels)  # noqa: E731
+        cells.append(_median_seconds(timed, repeat=5))
+    rows.append(("MLP step 784-256-10, batch 256, float32", cells + [None] * len(extra)))
+    print(
+        f"Machine: {_machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, numpy {np.__version__}\n"
+    )
+    print("| workload | " + " | ".join(columns) + " |")
+    print("| --- |" + " --- |" * len(columns))
+    for label, cells in rows:
+        base = cells[0]
+        shown = [
+            "n/a" if c is None else f"{c * 1e3:.3g} ms" + (f" ({base / c:.2g}x)" if base else "")
+            for c in cells
+        ]
+        print(f"| {label} | " + " | ".join(shown) + " |")
+
+
+if __name__ == "__main__":
+    main()
