@@ -11,7 +11,12 @@ import numpy as np
 from croton.backend import LoweringRegistry
 from croton.ops.blas import Dot, Gemm, Matmul
 from croton.ops.composite import Composite
-from croton.ops.elemwise import DimShuffle, Elemwise
+from croton.ops.elemwise import (
+    DimShuffle,
+    Elemwise,
+    check_runtime_lengths,
+    runtime_broadcast_checks,
+)
 from croton.ops.map import Map
 from croton.ops.nnet import CrossEntropySoftmax, LogSoftmax, Softmax
 from croton.ops.reduce import Argmax, Reduce
@@ -25,35 +30,6 @@ lowers = registry.lowers
 
 def _out_dtype(node, i: int = 0) -> np.dtype:
     return np.dtype(node.outputs[i].type.dtype)
-
-
-def runtime_broadcast_checks(node) -> list[tuple[int, list[int]]]:
-    """``(axis, input positions)`` whose lengths must agree at run time.
-
-    Unknown lengths never broadcast, so where two inputs have an unknown length, or one
-    unknown and one known length other than 1, the lengths are checked when run.
-    """
-    checks = []
-    ndim = node.outputs[0].ndim
-    for axis in range(ndim):
-        lengths = [x.type.shape[axis] for x in node.inputs]
-        involved = [i for i, s in enumerate(lengths) if s != 1]
-        if any(lengths[i] is None for i in involved) and len(involved) > 1:
-            checks.append((axis, involved))
-    return checks
-
-
-def _check_lengths(node, checks, args):
-    for axis, positions in checks:
-        length = args[positions[0]].shape[axis]
-        for i in positions[1:]:
-            if args[i].shape[axis] != length:
-                shapes = [tuple(np.shape(a)) for a in args]
-                raise ValueError(
-                    f"input shapes {shapes} do not match along axis {axis}: lengths of unknown "
-                    f"static size do not broadcast at run time. Declare the broadcasting axis "
-                    f"(T.row, T.col, x.dimshuffle('x', 0), or T.addbroadcast)."
-                )
 
 
 def composite_function(composite: Composite):
@@ -97,7 +73,7 @@ def _elemwise(op, node):
         function = composite_function(op.scalar_op)
     else:
         function = SCALAR_KERNELS[name]
-    checks = runtime_broadcast_checks(node)
+    checks = runtime_broadcast_checks([x.type for x in node.inputs], node.outputs[0].ndim)
     if not checks:
 
         def kernel(*args):
@@ -106,7 +82,7 @@ def _elemwise(op, node):
         return kernel
 
     def checked(*args):
-        _check_lengths(node, checks, args)
+        check_runtime_lengths(checks, args)
         return np.asarray(function(*args), dtype=dtype)
 
     return checked
@@ -161,10 +137,10 @@ def _reduce(op, node):
         return kernel
     prologue = composite_function(op.prologue)
     mapped = op._mapped(node.inputs)
-    checks = runtime_broadcast_checks(mapped)
+    checks = runtime_broadcast_checks([x.type for x in mapped.inputs], mapped.outputs[0].ndim)
 
     def fused(*inputs):
-        _check_lengths(mapped, checks, inputs)
+        check_runtime_lengths(checks, inputs)
         return kernel(np.asarray(prologue(*inputs), dtype=mapped.outputs[0].dtype))
 
     return fused

@@ -179,3 +179,32 @@ class DimShuffle(Op):
         for axis in range(self.input_ndim):
             order.append(self.kept.index(axis) if axis in self.kept else "x")
         return [g.dimshuffle(order)]
+
+
+def runtime_broadcast_checks(input_types, ndim: int) -> list[tuple[int, list[int]]]:
+    """``(axis, input positions)`` whose lengths a backend must compare when it runs.
+
+    Only a static length of 1 broadcasts: where two inputs have an unknown length, or
+    one unknown and one known length other than 1, the lengths must be equal.
+    """
+    checks = []
+    for axis in range(ndim):
+        lengths = [t.shape[axis] for t in input_types]
+        involved = [i for i, s in enumerate(lengths) if s != 1]
+        if any(lengths[i] is None for i in involved) and len(involved) > 1:
+            checks.append((axis, involved))
+    return checks
+
+
+def check_runtime_lengths(checks, args) -> None:
+    """Raise the ValueError every backend gives where `runtime_broadcast_checks` differ."""
+    for axis, positions in checks:
+        length = args[positions[0]].shape[axis]
+        for i in positions[1:]:
+            if args[i].shape[axis] != length:
+                shapes = [tuple(a.shape) for a in args]
+                raise ValueError(
+                    f"input shapes {shapes} do not match along axis {axis}: lengths of unknown "
+                    f"static size do not broadcast at run time. Declare the broadcasting axis "
+                    f"(T.row, T.col, x.dimshuffle('x', 0), or T.addbroadcast)."
+                )

@@ -57,36 +57,6 @@ def single_output(kernel, node):
     return first
 
 
-def runtime_broadcast_checks(input_types, ndim: int) -> list[tuple[int, list[int]]]:
-    """``(axis, input positions)`` whose lengths must agree when run.
-
-    Unknown static lengths never broadcast (as on the numpy backend): where two inputs
-    have an unknown length, or one unknown and one known other than 1, the lengths must
-    be equal. Shapes are known while tracing, so the check costs nothing at run time.
-    """
-    checks = []
-    for axis in range(ndim):
-        lengths = [t.shape[axis] for t in input_types]
-        involved = [i for i, s in enumerate(lengths) if s != 1]
-        if any(lengths[i] is None for i in involved) and len(involved) > 1:
-            checks.append((axis, involved))
-    return checks
-
-
-def check_lengths(checks, args) -> None:
-    """Raise numpy's ValueError where `runtime_broadcast_checks` lengths differ."""
-    for axis, positions in checks:
-        length = args[positions[0]].shape[axis]
-        for i in positions[1:]:
-            if args[i].shape[axis] != length:
-                shapes = [tuple(np.shape(a)) for a in args]
-                raise ValueError(
-                    f"input shapes {shapes} do not match along axis {axis}: lengths of unknown "
-                    f"static size do not broadcast at run time. Declare the broadcasting axis "
-                    f"(T.row, T.col, x.dimshuffle('x', 0), or T.addbroadcast)."
-                )
-
-
 def within(index, length: int):
     """``-length <= index < length`` without wrapping unsigned indices (jax would cast -length)."""
     if isinstance(index, int):

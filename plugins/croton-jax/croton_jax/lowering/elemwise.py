@@ -5,10 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from croton.ops.composite import Composite
-from croton.ops.elemwise import DimShuffle, Elemwise
+from croton.ops.elemwise import (
+    DimShuffle,
+    Elemwise,
+    check_runtime_lengths,
+    runtime_broadcast_checks,
+)
 from croton.ops.scalar import ScalarOp
 from croton_jax.lazy_jax import jnp
-from croton_jax.lowering.common import check_lengths, lowers, out_dtype, runtime_broadcast_checks
+from croton_jax.lowering.common import lowers, out_dtype
 
 
 def scalar_function(scalar_op: ScalarOp, input_dtypes):
@@ -88,7 +93,7 @@ def _elemwise(op, node):
     checks = runtime_broadcast_checks([x.type for x in node.inputs], node.outputs[0].ndim)
 
     def kernel(*args):
-        check_lengths(checks, args)
+        check_runtime_lengths(checks, args)
         return jnp.asarray(function(*args), dtype=dtype)
 
     return kernel

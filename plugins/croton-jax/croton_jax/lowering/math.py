@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from croton.ops.blas import Dot, Gemm, Matmul
+from croton.ops.elemwise import check_runtime_lengths, runtime_broadcast_checks
 from croton.ops.nnet import CrossEntropySoftmax, LogSoftmax, Softmax
 from croton.ops.reduce import Argmax, Reduce
 from croton_jax.checks import require
 from croton_jax.lazy_jax import jnp, lax
 from croton_jax.lowering.common import (
-    check_lengths,
     lowers,
     out_dtype,
-    runtime_broadcast_checks,
     within,
 )
 from croton_jax.lowering.elemwise import scalar_function
@@ -57,7 +56,7 @@ def _reduce(op, node):
     checks = runtime_broadcast_checks([x.type for x in node.inputs], node.inputs[0].ndim)
 
     def fused(*inputs):
-        check_lengths(checks, inputs)
+        check_runtime_lengths(checks, inputs)
         mapped = jnp.asarray(prologue(*inputs)).astype(mapped_dtype)
         return reduce(mapped)
 
