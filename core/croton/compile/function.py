@@ -314,6 +314,9 @@ def _aliased_outputs(fgraph: FunctionGraph) -> list[bool]:
     return flags
 
 
+_FLOAT64 = np.dtype("float64")
+
+
 class Function:
     """A compiled function. Call it with the input values, positionally or by name."""
 
@@ -345,9 +348,20 @@ class Function:
         ]
         self._shared = maker.shared_inputs
         self._update_targets = [s for s, _ in maker.updates]
+        # what a value needs to be passed on unconverted: (dtype, ndim, whether the type
+        # fixes any length); anything else goes through TensorType.filter
+        self._n_inputs = len(ins)
+        self._passable = [
+            (t.numpy_dtype, t.ndim, all(s is None for s in t.shape)) for t in self._input_types
+        ]
 
     # -- calling -----------------------------------------------------------------------
     def _arguments(self, args, kwargs) -> list:
+        if not kwargs and len(args) == self._n_inputs:
+            if self.trust_input:
+                return args
+            if self._numpy_native:
+                return self._positional(args)
         ins = self.maker.inputs
         if len(args) > len(ins):
             raise TypeError(
@@ -378,6 +392,30 @@ class Function:
             converted.append(type_.filter(value, name=label, allow_downcast=downcast))
         if not self._numpy_native:
             converted = [self._backend.to_backend(v) for v in converted]
+        return converted
+
+    def _positional(self, args) -> list:
+        """Every input given positionally: arrays of the right type pass as they are.
+
+        The common cases are decided by a few identity tests; everything else (and every
+        error) goes through `TensorType.filter`.
+        """
+        converted = []
+        for position, (value, (dtype, ndim, any_shape)) in enumerate(zip(args, self._passable)):
+            kind = type(value)
+            if kind is np.ndarray and value.dtype is dtype and value.ndim == ndim and any_shape:
+                converted.append(value)
+            elif ndim == 0 and (
+                (kind is float and dtype is _FLOAT64)
+                or (isinstance(value, np.generic) and value.dtype is dtype)
+            ):
+                converted.append(np.asarray(value))
+            else:
+                converted.append(
+                    self._input_types[position].filter(
+                        value, name=self._input_labels[position], allow_downcast=self._downcast[position]
+                    )
+                )
         return converted
 
     def _shared_values(self) -> list:
