@@ -22,6 +22,7 @@ import warnings
 from croton.backend import Backend, resolve_rules
 from croton.compile.program import Program, reraise_with_node
 from croton.graph.basic import Constant
+from croton_numba.tiers import TieredSegment
 
 
 class SegmentWarning(UserWarning):
@@ -31,9 +32,10 @@ class SegmentWarning(UserWarning):
 class _Context:
     """What lowering rules may read: the math table and the parallel threshold."""
 
-    def __init__(self, mathlib: dict, threshold: int | None):
+    def __init__(self, mathlib: dict, threshold: int | None, reuse: dict):
         self.mathlib = mathlib
         self.threshold = threshold  # None: serial loops only
+        self.reuse = reuse  # {elementwise node: the input position whose buffer it writes}
 
 
 class _SegmentOp:
@@ -56,6 +58,11 @@ class _Segment:
         self.positions = positions
         self.inputs = inputs
         self.outputs = outputs
+        self.kernel = None  # the jitted function (or its TieredSegment), once compiled
+
+    @property
+    def node(self):
+        return self  # what the outer program runs: the segment stands for its nodes
 
 
 def _mathlib_table() -> tuple[dict, str]:
@@ -90,6 +97,7 @@ class NumbaExecutable:
         self._run = program.function
         self.module_source = source
         self.python_steps = python_steps
+        self.tiers: list = []  # the segments with a threaded variant (croton_numba.tiers)
 
     def __call__(self, *args):
         try:
@@ -172,18 +180,28 @@ class NumbaBackend(Backend):
         nodes = fgraph.toposort()
         rules = resolve_rules(nodes, self, allow_fallback)
         mathlib, mathlib_import = _mathlib_table()
+        reuse: dict = {}
+        serial = _Context(mathlib, None, reuse)
         threshold = config.numba_parallel_threshold if config.numba_parallel else None
-        context = _Context(mathlib, threshold)
+        threaded = _Context(mathlib, threshold, reuse) if threshold is not None else None
         reference = reference_backend()
 
-        functions, python_steps, layout = [], [], []  # layout: ("jit", k) or ("python", kernel)
+        # every lowered node has a serial function and a threaded one (the same text when
+        # it has no loop worth threads); layout: ("jit", node) or ("python", node, kernel)
+        functions, python_steps, layout, lowered = {}, [], [], set()
         for k, (node, (rule, fell_back)) in enumerate(zip(nodes, rules)):
             if not fell_back:
+                position = _reusable_input(fgraph, node, lowered)
+                if position is not None:
+                    reuse[node] = position
                 try:
-                    functions.append((f"k{k}", rule(node.op, node, "kernel", context)))
+                    source = rule(node.op, node, f"k{k}", serial)
+                    functions[k] = (source, rule(node.op, node, f"k{k}", threaded) if threaded else source)
                     layout.append(("jit", node))
+                    lowered.add(node)
                     continue
                 except NotLowerable as reason:
+                    reuse.pop(node, None)
                     python_steps.append((node, str(reason)))
                 rule = reference.registry.lookup(node.op)
             layout.append(("python", node, rule(node.op, node)))
@@ -198,46 +216,71 @@ class NumbaBackend(Backend):
 
         versions = f"{_croton_version()} numba {self.version} python {sys.version_info[:2]}"
         header = _HEADER + mathlib_import
-        kernel_digests = {}
-        for name, function in functions:
-            source = header + "\n\n" + function
+
+        def module(source: str) -> tuple:
+            source = header + "\n\n" + source
             digest = cache.source_hash(source, versions)
-            _import_generated(cache.write_module(source, digest), digest)
-            kernel_digests[name] = digest
-        program_nodes, kernels, segment_sources = _segments(fgraph, nodes, layout)
-        source, module = "", None
-        if segment_sources:
-            used = sorted(
-                {
-                    f"k{p}"
-                    for step in program_nodes
-                    if isinstance(step, _Segment)
-                    for p in step.positions
-                }
-            )
-            loads = "".join(f"{name} = load_kernel({kernel_digests[name]!r})\n" for name in used)
-            source = (
-                header
-                + "from croton_numba.cache import load_kernel\n\n"
-                + loads
-                + "\n\n"
-                + "\n\n".join(segment_sources)
-            )
-            digest = cache.source_hash(source, versions)
-            module = _import_generated(cache.write_module(source, digest), digest)
-        resolved = []
-        for kernel in kernels:
-            if not isinstance(kernel, tuple):
-                resolved.append(kernel)  # a Python step's numpy kernel
-            elif kernel[0] == "segment":
-                resolved.append(getattr(module, kernel[1]))
-            else:
-                resolved.append(cache.load_kernel(kernel_digests[kernel[1]]))
-        program = Program(fgraph.inputs, fgraph.outputs, program_nodes, resolved)
-        shown = "".join(f"# {name}\n{function}\n" for name, function in functions)
-        executable = NumbaExecutable(program, shown + source, python_steps)
+            return cache.write_module(source, digest), digest, source
+
+        steps, shown, tiers = [], [], []
+        for step in _steps(fgraph, nodes, layout):
+            if not isinstance(step, _Segment):
+                steps.append(step)
+                continue
+            name = f"segment{len(shown)}"
+            pairs = [functions[p] for p in step.positions]
+            tracked = [p for p, (a, b) in zip(step.positions, pairs) if a != b]
+            path, digest, source = module(_segment_source(name, step, [a for a, _ in pairs], tracked))
+            shown.append(source)
+            step.kernel = getattr(_import_generated(path, digest), name)
+            if tracked:
+                threaded_path, threaded_digest, _ = module(
+                    _segment_source(name, step, [b for _, b in pairs], [])
+                )
+                step.kernel = TieredSegment(
+                    step.kernel, (threaded_path, threaded_digest, name), threshold, len(step.outputs)
+                )
+                tiers.append((len(steps), step.kernel))
+            steps.append(step)
+        program = Program(fgraph.inputs, fgraph.outputs, [s.node for s in steps], [s.kernel for s in steps])
+        for position, tier in tiers:
+            tier.attach(program.function.__globals__, f"k{position}")
+        executable = NumbaExecutable(program, "\n".join(shown), python_steps)
         executable.warm_up(fgraph.inputs)
+        for _, tier in tiers:
+            if config.numba_threaded_compile == "eager" or tier.cached():
+                tier.compile_now()
+        executable.tiers = [tier for _, tier in tiers]
         return executable
+
+
+def _reusable_input(fgraph, node, lowered) -> int | None:
+    """The input of an elementwise ``node`` whose buffer its output may take, if any.
+
+    Only a buffer no one else can see: the fresh result of another jitted node (never
+    a user's input, a shared variable's value or a view), read by ``node`` alone and
+    not an output of the graph, of the output's dtype and full shape.
+    """
+    from croton.ops.blas import Dot, Gemm, Matmul
+    from croton.ops.elemwise import Elemwise
+    from croton.ops.nnet import CrossEntropySoftmax, LogSoftmax, Softmax
+    from croton.ops.reduce import Reduce
+
+    fresh = (Elemwise, Dot, Gemm, Matmul, Reduce, Softmax, LogSoftmax, CrossEntropySoftmax)
+    if not isinstance(node.op, Elemwise) or len(node.outputs) != 1:
+        return None
+    out = node.outputs[0]
+    for position, var in enumerate(node.inputs):
+        owner = var.owner
+        if owner is None or owner not in lowered or not isinstance(owner.op, fresh):
+            continue
+        if {client for client, _ in fgraph.clients.get(var, ())} != {node}:
+            continue  # read elsewhere too, or a graph output
+        if var.dtype == out.dtype and var.type.ndim == out.type.ndim and all(
+            s != 1 or o == 1 for s, o in zip(var.type.shape, out.type.shape)
+        ):
+            return position
+    return None
 
 
 def _croton_version() -> str:
@@ -270,18 +313,22 @@ def _import_generated(path, digest):
         return cache.load_module(path, digest)
 
 
-def _segments(fgraph, nodes, layout):
-    """The outer program's steps: jitted segments and Python steps, in order.
+class _Step:
+    """A Python step of the outer program: a node and the numpy backend's kernel."""
 
-    Returns the step objects (segments look like nodes), their kernels (a segment's is
-    the name of its function in the generated module) and the segments' sources.
-    """
+    def __init__(self, node, kernel):
+        self.node = node
+        self.kernel = kernel
+
+
+def _steps(fgraph, nodes, layout) -> list:
+    """The outer program's steps in order: `_Segment` runs of jitted nodes and `_Step` s."""
     consumers: dict = {}
     for position, node in enumerate(nodes):
         for var in node.inputs:
             consumers.setdefault(var, []).append(position)
     graph_outputs = set(fgraph.outputs)
-    steps, kernels, sources = [], [], []
+    steps: list = []
     run: list = []
 
     def close_run():
@@ -301,14 +348,7 @@ def _segments(fgraph, nodes, layout):
             for out in node.outputs
             if out in graph_outputs or any(p not in positions for p in consumers.get(out, ()))
         ]
-        if len(run) == 1 and outputs == list(segment_nodes[0].outputs):
-            steps.append(segment_nodes[0])  # one node: its kernel is the segment
-            kernels.append(("kernel", f"k{run[0][0]}"))
-        else:
-            number = len(sources)
-            sources.append(_segment_source(f"segment{number}", run, inputs, outputs))
-            steps.append(_Segment(segment_nodes, sorted(positions), inputs, outputs))
-            kernels.append(("segment", f"segment{number}"))
+        steps.append(_Segment(segment_nodes, sorted(positions), inputs, outputs))
         run.clear()
 
     for position, entry in enumerate(layout):
@@ -316,33 +356,54 @@ def _segments(fgraph, nodes, layout):
             run.append((position, entry[1]))
         else:
             close_run()
-            steps.append(entry[1])
-            kernels.append(entry[2])
+            steps.append(_Step(entry[1], entry[2]))
     close_run()
-    return steps, kernels, sources
+    return steps
 
 
-def _segment_source(name, run, inputs, outputs) -> str:
+def _segment_flags(kernel_sources) -> str:
+    """The segment's decorator flags: what its inlined kernels need."""
+    from croton_numba.loops import ELEMENTWISE_FASTMATH, PARALLEL_OPTIONS
+
+    decorators = [source.split("\n", 1)[0] for source in kernel_sources]
+    flags = "cache=True, error_model='numpy'"
+    if any("parallel=" in line for line in decorators):
+        flags += f", parallel={PARALLEL_OPTIONS}"
+    if any("fastmath=" in line for line in decorators):
+        flags += f", fastmath={ELEMENTWISE_FASTMATH}"
+    return flags
+
+
+def _segment_source(name, segment, kernel_sources, tracked) -> str:
+    """One jitted function running ``segment``'s nodes, their functions inlined into it.
+
+    With ``tracked`` positions it also returns, after its outputs, the largest size of
+    an array those nodes read or wrote (the work that decides on threads).
+    """
     names: dict = {}
     arguments = []
-    for i, var in enumerate(inputs):
+    for i, var in enumerate(segment.inputs):
         names[var] = f"c{i}" if isinstance(var, Constant) else f"v{i}"
         arguments.append(names[var])
-    lines = ["@numba.njit(cache=True)", f"def {name}({', '.join(arguments)}):"]
-    counter = len(inputs)
-    for position, node in run:
+    flags = _segment_flags(kernel_sources)
+    lines = [f"@numba.njit({flags})", f"def {name}({', '.join(arguments)}):"]
+    if tracked:
+        lines.append("    work = 0")
+    counter = len(segment.inputs)
+    for position, node in zip(segment.positions, segment.nodes):
         args = ", ".join(names[v] for v in node.inputs)
         targets = []
         for out in node.outputs:
             names[out] = f"v{counter}"
             counter += 1
             targets.append(names[out])
-        if len(targets) == 1:
-            lines.append(f"    {targets[0]} = k{position}({args})")
-        else:
-            lines.append(f"    {', '.join(targets)} = k{position}({args})")
-    if len(outputs) == 1:
-        lines.append(f"    return {names[outputs[0]]}")
+        lines.append(f"    {', '.join(targets)} = k{position}({args})")
+        if position in tracked:
+            sizes = ", ".join(f"{names[v]}.size" for v in node.inputs + node.outputs)
+            lines.append(f"    work = max(work, {sizes})")
+    results = [names[v] for v in segment.outputs] + (["work"] if tracked else [])
+    if len(results) == 1:
+        lines.append(f"    return {results[0]}")
     else:
-        lines.append(f"    return ({', '.join(names[v] for v in outputs)},)")
-    return "\n".join(lines) + "\n"
+        lines.append(f"    return ({', '.join(results)},)")
+    return "\n\n".join(kernel_sources) + "\n\n" + "\n".join(lines) + "\n"

@@ -154,11 +154,6 @@ def load_module(path: Path, digest: str):
     return module
 
 
-def load_kernel(digest: str):
-    """The function ``kernel`` of the generated kernel module ``digest`` (written already)."""
-    return load_module(module_path(digest), digest).kernel
-
-
 def forget_machine_code(path: Path, digest: str) -> None:
     """Drop the machine code cached for ``path`` and the imported module (to rebuild)."""
     for cached in machine_code_files(path):

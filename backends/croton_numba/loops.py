@@ -21,6 +21,29 @@ from croton_numba.scalar_code import literal, numba_dtype, scalar_expression
 ELEMENTWISE_FASTMATH = "{'contract'}"
 
 
+#: numba's parallel transformations: explicit ``numba.prange`` loops only (converting
+#: array expressions and fusing loops costs compile time and gains nothing here)
+PARALLEL_OPTIONS = (
+    "{'prange': True, 'comprehension': False, 'reduction': False, 'inplace_binop': False, "
+    "'setitem': False, 'numpy': False, 'stencil': False, 'fusion': False}"
+)
+
+
+def decorator(parallel: bool, fastmath: bool = False) -> str:
+    """A kernel's decorator line.
+
+    Kernels are inlined into the jitted segment that calls them (numba compiles one
+    function per segment, not one per node); the flags they carry say what the segment
+    needs: ``parallel`` for ``numba.prange`` loops, ``fastmath`` for contraction.
+    """
+    flags = "inline='always', error_model='numpy'"
+    if parallel:
+        flags += f", parallel={PARALLEL_OPTIONS}"
+    if fastmath:
+        flags += f", fastmath={ELEMENTWISE_FASTMATH}"
+    return f"@numba.njit({flags})"
+
+
 def _indent(lines: list[str], depth: int) -> list[str]:
     return ["    " * depth + line for line in lines]
 
@@ -100,23 +123,30 @@ def _read(name: str, var, indices: list[str]) -> str:
     return f"{name}[{index}]"
 
 
-def elemwise_function(name: str, op, node, mathlib: dict, threshold: int) -> str:
-    """Source of ``name(a0, a1, ...)``: the fused loop of an ``Elemwise`` node."""
+def elemwise_function(
+    name: str, op, node, mathlib: dict, threshold: int, reuse: int | None = None
+) -> str:
+    """Source of ``name(a0, a1, ...)``: the fused loop of an ``Elemwise`` node.
+
+    With ``reuse``, the output is written into that input's buffer (each element is
+    read before it is written, at the same index).
+    """
     inputs, out = node.inputs, node.outputs[0]
     ndim = out.ndim
     args = [f"a{k}" for k in range(len(inputs))]
-    lines = [
-        f"@numba.njit(cache=True, error_model='numpy', parallel=True, fastmath={ELEMENTWISE_FASTMATH})",
-        f"def {name}({', '.join(args)}):",
-    ]
+    lines = [decorator(threshold is not None, fastmath=True), f"def {name}({', '.join(args)}):"]
     shape_lines, checks = _shape_code(inputs, ndim, args)
     body = shape_lines + [c for check in checks for c in check.split("\n")]
     shape = "(" + "".join(f"n{d}, " for d in range(ndim)) + ")"
-    body.append(f"out = np.empty({shape}, dtype={numba_dtype(out.dtype)})")
+    if reuse is None:
+        body.append(f"out = np.empty({shape}, dtype={numba_dtype(out.dtype)})")
+    else:
+        body.append(f"out = a{reuse}")
     if ndim == 0:
         reads = [_read(a, v, []) for a, v in zip(args, inputs)]
         statements, result = element_body(op, inputs, out.dtype, mathlib, reads)
         body += statements + [f"out[()] = {result}", "return out"]
+        lines[0] = decorator(False, fastmath=True)
         return "\n".join(lines + _indent(body, 1)) + "\n"
     size = " * ".join(f"n{d}" for d in range(ndim))
     body.append(f"size = {size}")
@@ -159,10 +189,11 @@ def elemwise_function(name: str, op, node, mathlib: dict, threshold: int) -> str
 
     if threshold is None:
         body += both("range")
-        lines[0] = lines[0].replace(", parallel=True", "")
     else:
+        # the threaded copy splits the outermost axis: one parallel loop per kernel,
+        # as each costs numba a separately compiled function
         body.append(f"if size >= {threshold}:")
-        body += _indent(both("numba.prange"), 1)
+        body += _indent(nested_loop("numba.prange"), 1)
         body.append("else:")
         body += _indent(both("range"), 1)
     body.append("return out")
@@ -179,6 +210,12 @@ def threaded(body: list[str], work: str, threshold: int | None) -> tuple[list[st
     indent = ["    " + line for line in body]
     return [f"if {work} >= {threshold}:", *indent, "else:", *["    " + s for s in serial]], True
 
+
+#: elements of a reduction's prologue computed ahead of accumulating them
+_BLOCK = 512
+#: blocks of the outermost axis a buffered reduction is split into (each thread
+#: allocates one buffer per chunk)
+_CHUNKS = 64
 
 _IDENTITY = {"sum": 0, "prod": 1, "all": True, "any": False}
 
@@ -233,10 +270,7 @@ def reduce_function(name: str, op, node, mathlib: dict, threshold: int) -> str:
     kept = [d for d in range(ndim) if d not in axes]
     acc_dtype = _accumulator_dtype(op.kind, out.dtype)
     kind_of = np.dtype(value_dtype).kind
-    lines = [
-        "@numba.njit(cache=True, error_model='numpy', parallel=True)",
-        f"def {name}({', '.join(args)}):",
-    ]
+    lines = [None, f"def {name}({', '.join(args)}):"]
     shape_lines, checks = _shape_code(element_inputs, ndim, args)
     body = shape_lines + [c for check in checks for c in check.split("\n")]
     if op.kind in ("max", "min") and axes:
@@ -263,16 +297,53 @@ def reduce_function(name: str, op, node, mathlib: dict, threshold: int) -> str:
     kept_index = ", ".join(f"i{d}" for d in kept) if kept else "()"
     if not any(d in axes for d in range(inner)):
         # every reduced axis is trailing: one local accumulator per output element
+        buffered = bool(statements) and ndim > inner
         loop_lines = []
-        for d in range(inner):
-            kind = "numba.prange" if d == 0 else "range"
-            loop_lines += _indent([f"for i{d} in {kind}(n{d}):"], d)
+        if buffered and inner > 0:
+            # the outermost axis in chunks, one prologue buffer each (see below)
+            loop_lines += [
+                f"chunks = min(n0, {_CHUNKS})",
+                "for chunk in numba.prange(chunks):",
+                f"    buf = np.empty({_BLOCK}, dtype={numba_dtype(acc_dtype)})",
+                "    for i0 in range(chunk * n0 // chunks, (chunk + 1) * n0 // chunks):",
+            ]
+            for d in range(1, inner):
+                loop_lines += _indent([f"for i{d} in range(n{d}):"], d + 1)
+            depth = inner + 1
+        else:
+            if buffered:
+                loop_lines.append(f"buf = np.empty({_BLOCK}, dtype={numba_dtype(acc_dtype)})")
+            for d in range(inner):
+                kind = "numba.prange" if d == 0 else "range"
+                loop_lines += _indent([f"for i{d} in {kind}(n{d}):"], d)
+            depth = inner
         inner_lines = [f"acc = {initial}"]
-        for d in range(inner, ndim):
-            inner_lines += _indent([f"for i{d} in range(n{d}):"], d - inner)
-        inner_lines += _indent(statements + _combine(op.kind, "acc", value, kind_of), ndim - inner)
+        if buffered:
+            # the prologue fills a block of the buffer in a loop that vectorizes (its
+            # math runs on SIMD lanes), then the block is accumulated: a loop that
+            # accumulates as it computes cannot vectorize without reordering the sum
+            last = ndim - 1
+            for d in range(inner, last):
+                inner_lines += _indent([f"for i{d} in range(n{d}):"], d - inner)
+            inner_lines += _indent(
+                [
+                    f"for start in range(0, n{last}, {_BLOCK}):",
+                    f"    stop = min(start + {_BLOCK}, n{last})",
+                    f"    for i{last} in range(start, stop):",
+                    *_indent(statements + [f"buf[i{last} - start] = {value}"], 2),
+                    "    for j in range(stop - start):",
+                    *_indent(_combine(op.kind, "acc", "buf[j]", kind_of), 2),
+                ],
+                last - inner,
+            )
+        else:
+            for d in range(inner, ndim):
+                inner_lines += _indent([f"for i{d} in range(n{d}):"], d - inner)
+            inner_lines += _indent(
+                statements + _combine(op.kind, "acc", value, kind_of), ndim - inner
+            )
         inner_lines.append(f"acc_out[{kept_index}] = acc")
-        loop_lines += _indent(inner_lines, inner)
+        loop_lines += _indent(inner_lines, depth)
         body += loop_lines
     else:
         body.append(f"acc_out.fill({initial})")
@@ -296,6 +367,5 @@ def reduce_function(name: str, op, node, mathlib: dict, threshold: int) -> str:
         body.append("return acc_out")
     work = "max(" + ", ".join(f"{a}.size" for a in args) + ", 0)"
     body, parallel = threaded(body, work, threshold)
-    if not parallel:
-        lines[0] = lines[0].replace(", parallel=True", "")
+    lines[0] = decorator(parallel)
     return "\n".join(lines + _indent(body, 1)) + "\n"

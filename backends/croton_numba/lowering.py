@@ -21,7 +21,7 @@ from croton.ops.nnet import CrossEntropySoftmax, LogSoftmax, Softmax
 from croton.ops.reduce import Argmax, Reduce
 from croton.ops.shape import Alloc, ARange, Eye, Join, Repeat, Reshape, Shape, SpecifyShape, Split
 from croton.ops.subtensor import IncSubtensor, Subtensor
-from croton_numba.loops import elemwise_function, reduce_function, threaded
+from croton_numba.loops import decorator, elemwise_function, reduce_function, threaded
 from croton_numba.scalar_code import numba_dtype
 
 
@@ -36,8 +36,7 @@ lowers = registry.lowers
 def _function(name: str, args: list[str], body: list[str], parallel: bool = False) -> str:
     if not parallel:
         body = [line.replace("numba.prange", "range") for line in body]
-    flags = "cache=True, error_model='numpy'" + (", parallel=True" if parallel else "")
-    lines = [f"@numba.njit({flags})", f"def {name}({', '.join(args)}):"]
+    lines = [decorator(parallel), f"def {name}({', '.join(args)}):"]
     return "\n".join(lines + ["    " + line for line in body]) + "\n"
 
 
@@ -62,7 +61,9 @@ def _check_dtypes(node, programs=()) -> None:
 @lowers(Elemwise)
 def _elemwise(op, node, name, context):
     _check_dtypes(node, [op.scalar_op.program] if hasattr(op.scalar_op, "program") else [])
-    return elemwise_function(name, op, node, context.mathlib, context.threshold)
+    return elemwise_function(
+        name, op, node, context.mathlib, context.threshold, reuse=context.reuse.get(node)
+    )
 
 
 @lowers(Reduce)
@@ -89,7 +90,7 @@ def _dimshuffle(op, node, name, context):
         body.append(f"y = {_as_array(value, x.dtype)}")
         value = "y"
     elif kept != sorted(kept):
-        body.append(f"y = np.transpose({value}, ({', '.join(map(str, kept))},))")
+        body.append(f"y = {_permuted(value, kept)}")
         value = "y"
     for position, d in enumerate(op.new_order):
         if d == "x":
@@ -99,6 +100,19 @@ def _dimshuffle(op, node, name, context):
         body.append("y = x")
     body.append("return y")
     return _function(name, ["x"], body)
+
+
+def _permuted(value: str, order: list[int]) -> str:
+    """A view of ``value`` with its axes in ``order``.
+
+    Not ``np.transpose(value, axes)``: numba compiles that with error-message string
+    formatting that costs seconds of every cold compile.
+    """
+    if order == list(range(len(order)))[::-1]:
+        return f"{value}.T"
+    shape = ", ".join(f"{value}.shape[{d}]" for d in order)
+    strides = ", ".join(f"{value}.strides[{d}]" for d in order)
+    return f"np.lib.stride_tricks.as_strided({value}, ({shape},), ({strides},))"
 
 
 def _float_dtype(dtype: str) -> bool:
@@ -116,19 +130,54 @@ def _operand(name: str, value: str, dtype: str, want: str) -> str:
     return f"{name} = {value}.astype({numba_dtype(want)})"
 
 
+def _product(target: str, x: str, y: str, x_ndim: int, y_ndim: int, dtype: str) -> list[str]:
+    """Lines setting ``target`` to ``numpy.dot(x, y)`` for 1-d and 2-d operands of ``dtype``.
+
+    Floating-point products go to BLAS; integers and booleans (which BLAS does not
+    take) run as loops, wrapping around on overflow as NumPy's do.
+    """
+    inner = "0" if y_ndim == 1 else "-2"
+    if _float_dtype(dtype):
+        if x_ndim == 1 and y_ndim == 1:
+            return [f"{target} = {_as_array(f'np.dot({x}, {y})', dtype)}"]
+        return [f"{target} = np.dot({x}, {y})"]
+    lines = [
+        f"k = {x}.shape[-1]",
+        f"if {y}.shape[{inner}] != k:",
+        "    raise ValueError('dot: shapes are not aligned')",
+    ]
+    rows = [f"{x}.shape[0]"] if x_ndim == 2 else []
+    columns = [f"{y}.shape[1]"] if y_ndim == 2 else []
+    shape = ", ".join(rows + columns)
+    lines.append(f"p = np.zeros(({shape}{',' if shape else ''}), dtype={numba_dtype(dtype)})")
+    i = ["i"] if x_ndim == 2 else []
+    j = ["j"] if y_ndim == 2 else []
+    at = ", ".join(i + j) or "()"
+    x_at, y_at = ", ".join(i + ["l"]), ", ".join(["l"] + j)
+    update = (
+        [f"if {x}[{x_at}] and {y}[{y_at}]:", f"    p[{at}] = True"]
+        if dtype == "bool"
+        else [f"p[{at}] += {x}[{x_at}] * {y}[{y_at}]"]
+    )
+    loops = [f"for i in range({x}.shape[0]):"] if x_ndim == 2 else []
+    loops.append("for l in range(k):")
+    if y_ndim == 2:
+        loops.append(f"for j in range({y}.shape[1]):")
+    for depth, loop in enumerate(loops):
+        lines.append("    " * depth + loop)
+    lines += ["    " * len(loops) + line for line in update]
+    lines.append(f"{target} = p")
+    return lines
+
+
 @lowers(Dot)
 def _dot(op, node, name, context):
     a, b = node.inputs
     out = node.outputs[0]
-    if not (_float_dtype(out.dtype) and a.ndim <= 2 and b.ndim <= 2):
-        raise NotLowerable("dot of integers or of more than two dimensions")
+    _check_dtypes(node)
     body = [_operand("x", "a", a.dtype, out.dtype), _operand("y", "b", b.dtype, out.dtype)]
-    if a.ndim == 1 and b.ndim == 1:
-        body.append(f"return {_as_array('np.dot(x, y)', out.dtype)}")
-    elif a.ndim == 0 or b.ndim == 0:
-        body.append("return x * y")
-    else:
-        body.append("return np.dot(x, y)")
+    body += _product("p", "x", "y", a.ndim, b.ndim, out.dtype)
+    body.append("return p")
     return _function(name, ["a", "b"], body)
 
 
@@ -139,13 +188,27 @@ def _gemm(op, node, name, context):
     if not _float_dtype(out.dtype) or a.ndim != 2 or b.ndim != 2:
         raise NotLowerable("gemm of non-float matrices")
     dtype = numba_dtype(out.dtype)
+    # the scaling is a loop over dot's fresh result, not an array expression: numba
+    # compiles broadcasting expressions slowly, and this allocates nothing more
     body = [
         _operand("x", "a", a.dtype, out.dtype),
         _operand("y", "b", b.dtype, out.dtype),
-        "product = np.dot(x, y)",
+        "out = np.dot(x, y)",
+        "n, m = out.shape",
+    ]
+    for axis, length in enumerate(("n", "m")):
+        if c.type.shape[axis] != 1:
+            body += [
+                f"if c.shape[{axis}] != {length}:",
+                f"    raise ValueError('Gemm: C and dot(A, B) differ along axis {axis}')",
+            ]
+    row = "0" if c.type.shape[0] == 1 else "i"
+    column = "0" if c.type.shape[1] == 1 else "j"
+    body += [
         f"scale, shift = {dtype}(alpha[()]), {dtype}(beta[()])",
-        "out = np.empty(product.shape, dtype=product.dtype)",
-        "out[...] = shift * c + scale * product",
+        "for i in range(n):",
+        "    for j in range(m):",
+        f"        out[i, j] = shift * c[{row}, {column}] + scale * out[i, j]",
         "return out",
     ]
     return _function(name, ["c", "alpha", "a", "b", "beta"], body)
@@ -154,9 +217,41 @@ def _gemm(op, node, name, context):
 @lowers(Matmul)
 def _matmul(op, node, name, context):
     a, b = node.inputs
-    if a.ndim == 2 and b.ndim == 2:
+    out = node.outputs[0]
+    if a.ndim == 2:
         return _dot(op, node, name, context)
-    raise NotLowerable("batched matmul")
+    _check_dtypes(node)
+    batch = a.ndim - 2
+    body = [_operand("x", "a", a.dtype, out.dtype), _operand("y", "b", b.dtype, out.dtype)]
+    for axis in range(batch):
+        owners = [v for v, t in (("x", a.type), ("y", b.type)) if t.shape[axis] != 1]
+        body.append(f"n{axis} = {owners[0]}.shape[{axis}]" if owners else f"n{axis} = 1")
+        if len(owners) == 2:
+            body += [
+                f"if y.shape[{axis}] != n{axis}:",
+                f"    raise ValueError('matmul batch axes do not match along axis {axis}: lengths "
+                f"of unknown static size do not broadcast at run time')",
+            ]
+    body += [
+        "if y.shape[-2] != x.shape[-1]:",
+        "    raise ValueError('matmul: shapes are not aligned')",
+        "rows, columns = x.shape[-2], y.shape[-1]",
+    ]
+    batch_shape = "".join(f"n{d}, " for d in range(batch))
+    body.append(f"out = np.empty(({batch_shape}rows, columns), dtype={numba_dtype(out.dtype)})")
+    for d in range(batch):
+        body.append("    " * d + f"for i{d} in range(n{d}):")
+    index = ", ".join(f"i{d}" for d in range(batch))
+    pick = {
+        v: ", ".join("0" if t.shape[d] == 1 else f"i{d}" for d in range(batch))
+        for v, t in (("x", a.type), ("y", b.type))
+    }
+    step = [f"xs = x[{pick['x']}]", f"ys = y[{pick['y']}]"]
+    step += _product("p", "xs", "ys", 2, 2, out.dtype)
+    step.append(f"out[{index}] = p")
+    body += ["    " * batch + line for line in step]
+    body.append("return out")
+    return _function(name, ["a", "b"], body)
 
 
 def _last_axis(op, node) -> bool:

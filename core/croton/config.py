@@ -62,6 +62,12 @@ OPTIONS: dict[str, tuple] = {
         _count,
         "numba: loops over at least this many elements run on several threads",
     ),
+    "numba_threaded_compile": (
+        "background",
+        _choice("background", "eager"),
+        "numba: build a graph's multi-threaded variant in a background process the first "
+        "time a call needs it, or (eager) when the graph compiles",
+    ),
 }
 
 

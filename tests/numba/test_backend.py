@@ -29,8 +29,8 @@ def _steps(f) -> list:
     return executable._program.nodes
 
 
-def _chain(x, y):
-    return T.exp(-((x * y) ** 2)) * T.sin(x) + T.log1p(y * y) / (1 + abs(x))
+def _chain(x, y, lib=T):
+    return lib.exp(-((x * y) ** 2)) * lib.sin(x) + lib.log1p(y * y) / (1 + abs(x))
 
 
 def test_the_benchmark_chain_matches_numpy():
@@ -101,10 +101,42 @@ def test_parallel_and_serial_loops_agree(threshold):
     rng = np.random.default_rng(2)
     a, b = rng.normal(size=(300, 200)), rng.normal(size=(300, 200))
     expected = croton.function([x, y], outputs, backend="numpy")(a, b)
-    with croton.config.change(numba_parallel=True, numba_parallel_threshold=threshold):
+    with croton.config.change(
+        numba_parallel=True, numba_parallel_threshold=threshold, numba_threaded_compile="eager"
+    ):
         f = croton.function([x, y], outputs, backend="numba")
+    assert all(tier.upgraded is not None for tier in f._executable.tiers)
     for got, want in zip(f(a, b), expected):
         np.testing.assert_allclose(got, want, rtol=1e-11)
+
+
+def test_the_threaded_variant_is_built_in_the_background_when_a_call_needs_it():
+    x, y = T.dvectors("x", "y")
+    with croton.config.change(numba_parallel_threshold=1000, numba_threaded_compile="background"):
+        f = croton.function([x, y], _chain(x, y), backend="numba")
+    (tier,) = f._executable.tiers
+    serial = tier.serial
+    rng = np.random.default_rng(4)
+    small, large = rng.normal(size=(2, 10)), rng.normal(size=(2, 5000))
+    np.testing.assert_allclose(f(*small), _chain(*small, lib=np), rtol=1e-12)
+    assert tier._process is None and tier.upgraded is None  # small work: no threads wanted
+    np.testing.assert_allclose(f(*large), _chain(*large, lib=np), rtol=1e-12)  # still serial
+    assert tier.wait()  # the background process built it ...
+    assert f._executable._program.function.__globals__["k0"] is tier.upgraded  # ... in place
+    assert tier.upgraded is not serial
+    np.testing.assert_allclose(f(*large), _chain(*large, lib=np), rtol=1e-12)
+    # compiling the same graph again loads the threaded machine code at once
+    with croton.config.change(numba_parallel_threshold=1000):
+        again = croton.function([x, y], _chain(x, y), backend="numba")
+    assert again._executable.tiers[0].upgraded is not None
+
+
+def test_serial_only_graphs_have_no_tiers():
+    x, y = T.dvectors("x", "y")
+    with croton.config.change(numba_parallel=False):
+        f = croton.function([x, y], _chain(x, y), backend="numba")
+    assert f._executable.tiers == []
+    assert "prange" not in f._executable.source()
 
 
 def test_non_contiguous_and_broadcast_inputs():
@@ -196,7 +228,39 @@ def test_cache_info_and_clear(tmp_path, capsys, monkeypatch):
     croton.function([x], T.exp(x), backend="numba")(np.ones(2))
     assert main(["cache", "info"]) == 0
     line = [l for l in capsys.readouterr().out.splitlines() if l.startswith("numba:")][0]
-    assert str(cache_dir / "numba") in line and "modules 1" in line
+    # one module for the serial variant of the graph, one for its threaded variant
+    assert str(cache_dir / "numba") in line and "modules 2" in line
     assert main(["cache", "clear"]) == 0
     assert "removed" in capsys.readouterr().out
     assert not (cache_dir / "numba").exists()
+
+
+def test_an_elementwise_output_takes_a_dead_intermediate_buffer():
+    x, w, r = T.dmatrix("x"), T.dmatrix("w"), T.drow("r")
+    shared = croton.shared(np.arange(4.0), name="s")
+    product = T.dot(x, w)  # a fresh array read by one elementwise node only
+    f = croton.function(
+        [x, w, r], T.tanh(product) + r, updates=[(shared, shared * 3)], backend="numba"
+    )
+    assert "out = a0\n" in f.source()
+    rng = np.random.default_rng(5)
+    a, b, row = rng.normal(size=(3, 4)), rng.normal(size=(4, 5)), rng.normal(size=(1, 5))
+    copies = [v.copy() for v in (a, b, row)]
+    np.testing.assert_allclose(f(a, b, row), np.tanh(a @ b) + row, rtol=1e-12)
+    for given, copy in zip((a, b, row), copies):
+        np.testing.assert_array_equal(given, copy)  # inputs are never written
+    np.testing.assert_array_equal(shared.get_value(), np.arange(4.0) * 3)
+
+
+def test_a_buffer_read_twice_or_returned_is_not_taken():
+    x, w = T.dmatrices("x", "w")
+    product = T.dot(x, w)
+    f = croton.function([x, w], [T.tanh(product) + 1, product], backend="numba")
+    g = croton.function([x, w], T.tanh(product) * T.sum(product), backend="numba")
+    assert "out = a" not in f.source() and "out = a" not in g.source()
+    rng = np.random.default_rng(6)
+    a, b = rng.normal(size=(3, 4)), rng.normal(size=(4, 5))
+    first, second = f(a, b)
+    np.testing.assert_allclose(first, np.tanh(a @ b) + 1, rtol=1e-12)
+    np.testing.assert_allclose(second, a @ b, rtol=1e-12)
+    np.testing.assert_allclose(g(a, b), np.tanh(a @ b) * np.sum(a @ b), rtol=1e-12)
