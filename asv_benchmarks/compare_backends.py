@@ -9,6 +9,7 @@ against numpy eager before it is timed. Run it from this directory::
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 import platform
@@ -113,7 +114,130 @@ def _pytensor_function(kind: str):
     return pytensor.function([a, b], a + b, mode="NUMBA")
 
 
+def _mlp_parameters(floatX: str = "float32"):
+    """The initial weights, data and labels of `workloads.mlp_step`."""
+    rng = np.random.default_rng(3)
+    params = [
+        (rng.normal(size=(784, 256)) * 0.05).astype(floatX),
+        np.zeros(256, dtype=floatX),
+        (rng.normal(size=(256, 10)) * 0.05).astype(floatX),
+        np.zeros(10, dtype=floatX),
+    ]
+    data = rng.normal(size=(256, 784)).astype(floatX)
+    labels = rng.integers(0, 10, size=256)
+    return params, data, labels
+
+
+def _pytensor_mlp_step():
+    import pytensor
+    import pytensor.tensor as pt
+    from pytensor.tensor.special import softmax
+
+    values, data, labels = _mlp_parameters()
+    params = [pytensor.shared(v) for v in values]
+    W1, b1, W2, b2 = params
+    x, y = pt.matrix("x", dtype="float32"), pt.lvector("y")
+    probabilities = softmax(pt.dot(pt.maximum(pt.dot(x, W1) + b1, 0), W2) + b2, axis=-1)
+    cost = -pt.mean(pt.log(probabilities[pt.arange(y.shape[0]), y]))
+    grads = pytensor.grad(cost, params)
+    rate = np.asarray(0.1, dtype="float32")
+    updates = [(p, p - rate * g) for p, g in zip(params, grads)]
+    step = pytensor.function([x, y], cost, updates=updates, mode="NUMBA")
+    return lambda: step(data, labels)
+
+
+def _jax_mlp_step():
+    import jax
+    import jax.numpy as jnp
+
+    values, data, labels = _mlp_parameters()
+
+    def cost(params, x, y):
+        W1, b1, W2, b2 = params
+        logits = jnp.maximum(x @ W1 + b1, 0) @ W2 + b2
+        return -jnp.mean(jax.nn.log_softmax(logits)[jnp.arange(y.shape[0]), y])
+
+    @jax.jit
+    def step(params, x, y):
+        value, grads = jax.value_and_grad(cost)(params, x, y)
+        return value, [p - np.float32(0.1) * g for p, g in zip(params, grads)]
+
+    state = {"params": [jnp.asarray(v) for v in values]}
+
+    def run():
+        value, state["params"] = step(state["params"], data, labels)
+        return float(value)
+
+    return run
+
+
+_MLP_EXTRA = {"PyTensor (numba)": _pytensor_mlp_step, "jax.jit": _jax_mlp_step}
+
+
+_COMPILE = """
+import sys, time
+start = time.perf_counter()
+sys.path.insert(0, {benchmarks!r})
+{body}
+print(time.perf_counter() - start)
+"""
+
+_COMPILE_CROTON = """
+from workloads import mlp_step
+step, data, labels = mlp_step("numba")
+step(data, labels)
+"""
+
+_COMPILE_PYTENSOR = """
+from compare_backends import _pytensor_mlp_step
+_pytensor_mlp_step()()
+"""
+
+
+def _compile_seconds(body: str, env: dict) -> float:
+    """Seconds a fresh process takes to import, build, compile and call the MLP step."""
+    import subprocess
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    script = _COMPILE.format(benchmarks=os.path.join(here, "benchmarks"), body=body)
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, **env, "PYTHONPATH": here},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _compile_rows(columns: list[str]) -> list:
+    """Cold (empty caches) and warm (a second process) compile of the MLP step."""
+    import tempfile
+
+    cold, warm = [None] * len(columns), [None] * len(columns)
+    runs = {"croton numba": ("CROTON_CACHE_DIR", _COMPILE_CROTON)}
+    if "PyTensor (numba)" in columns:
+        runs["PyTensor (numba)"] = ("PYTENSOR_FLAGS", _COMPILE_PYTENSOR)
+    for column, (variable, body) in runs.items():
+        if column not in columns:
+            continue
+        directory = tempfile.mkdtemp(prefix="compile-")
+        # PyTensor keeps its numba machine code under base_compiledir, not compiledir
+        value = directory if variable == "CROTON_CACHE_DIR" else f"base_compiledir={directory}"
+        env = {variable: value, "NUMBA_CACHE_DIR": os.path.join(directory, "numba")}
+        position = columns.index(column)
+        cold[position] = _compile_seconds(body, env)
+        warm[position] = _compile_seconds(body, env)
+    return [
+        ("MLP step compile, cold (s, with imports)", cold),
+        ("MLP step compile, warm (s, second process)", warm),
+    ]
+
+
 def main() -> None:
+    # steady-state timings: threaded variants are compiled with the graph rather than in
+    # the background (compile time is measured in its own rows, with the defaults)
+    croton.config.numba_threaded_compile = "eager"
     columns = ["numpy eager"] + [f"croton {name}" for name in _croton_backends()]
     extra = {}
     if importlib.util.find_spec("pytensor"):
@@ -132,17 +256,21 @@ def main() -> None:
             np.testing.assert_allclose(function(*args), expected, rtol=1e-8)
             cells.append(_median_seconds(lambda f=function, args=args: f(*args)))
         rows.append((label, cells))
-    # the MLP training step exists as a croton program only
+    # the MLP training step: no numpy eager column (it needs gradients)
     cells = [None]
     for name in _croton_backends():
         step, data, labels = mlp_step(name)
         timed = lambda step=step, data=data, labels=labels: step(data, labels)  # noqa: E731
         cells.append(_median_seconds(timed, repeat=5))
-    rows.append(("MLP step 784-256-10, batch 256, float32", cells + [None] * len(extra)))
-    print(
-        f"Machine: {_machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, numpy {np.__version__}\n"
-    )
+    for name in extra:
+        cells.append(_median_seconds(_MLP_EXTRA[name](), repeat=5))
+    rows.append(("MLP step 784-256-10, batch 256, float32", cells))
+    compile_rows = _compile_rows(columns)
+    versions = [f"Python {platform.python_version()}", f"numpy {np.__version__}"]
+    for package in ("numba", "pytensor", "jax"):
+        if importlib.util.find_spec(package):
+            versions.append(f"{package} {importlib.import_module(package).__version__}")
+    print(f"Machine: {_machine()}, {os.cpu_count()} cores; {', '.join(versions)}\n")
     print("| workload | " + " | ".join(columns) + " |")
     print("| --- |" + " --- |" * len(columns))
     for label, cells in rows:
@@ -151,6 +279,9 @@ def main() -> None:
             "n/a" if c is None else f"{c * 1e3:.3g} ms" + (f" ({base / c:.2g}x)" if base else "")
             for c in cells
         ]
+        print(f"| {label} | " + " | ".join(shown) + " |")
+    for label, cells in compile_rows:
+        shown = ["n/a" if c is None else f"{c:.3g} s" for c in cells]
         print(f"| {label} | " + " | ".join(shown) + " |")
 
 

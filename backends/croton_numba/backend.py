@@ -196,7 +196,10 @@ class NumbaBackend(Backend):
                     reuse[node] = position
                 try:
                     source = rule(node.op, node, f"k{k}", serial)
-                    functions[k] = (source, rule(node.op, node, f"k{k}", threaded) if threaded else source)
+                    functions[k] = (
+                        source,
+                        rule(node.op, node, f"k{k}", threaded) if threaded else source,
+                    )
                     layout.append(("jit", node))
                     lowered.add(node)
                     continue
@@ -230,7 +233,9 @@ class NumbaBackend(Backend):
             name = f"segment{len(shown)}"
             pairs = [functions[p] for p in step.positions]
             tracked = [p for p, (a, b) in zip(step.positions, pairs) if a != b]
-            path, digest, source = module(_segment_source(name, step, [a for a, _ in pairs], tracked))
+            path, digest, source = module(
+                _segment_source(name, step, [a for a, _ in pairs], tracked)
+            )
             shown.append(source)
             step.kernel = getattr(_import_generated(path, digest), name)
             if tracked:
@@ -238,11 +243,16 @@ class NumbaBackend(Backend):
                     _segment_source(name, step, [b for _, b in pairs], [])
                 )
                 step.kernel = TieredSegment(
-                    step.kernel, (threaded_path, threaded_digest, name), threshold, len(step.outputs)
+                    step.kernel,
+                    (threaded_path, threaded_digest, name),
+                    threshold,
+                    len(step.outputs),
                 )
                 tiers.append((len(steps), step.kernel))
             steps.append(step)
-        program = Program(fgraph.inputs, fgraph.outputs, [s.node for s in steps], [s.kernel for s in steps])
+        program = Program(
+            fgraph.inputs, fgraph.outputs, [s.node for s in steps], [s.kernel for s in steps]
+        )
         for position, tier in tiers:
             tier.attach(program.function.__globals__, f"k{position}")
         executable = NumbaExecutable(program, "\n".join(shown), python_steps)
@@ -276,8 +286,10 @@ def _reusable_input(fgraph, node, lowered) -> int | None:
             continue
         if {client for client, _ in fgraph.clients.get(var, ())} != {node}:
             continue  # read elsewhere too, or a graph output
-        if var.dtype == out.dtype and var.type.ndim == out.type.ndim and all(
-            s != 1 or o == 1 for s, o in zip(var.type.shape, out.type.shape)
+        if (
+            var.dtype == out.dtype
+            and var.type.ndim == out.type.ndim
+            and all(s != 1 or o == 1 for s, o in zip(var.type.shape, out.type.shape))
         ):
             return position
     return None

@@ -177,7 +177,7 @@ def elemwise_function(
         return loop_lines
 
     def both(loop: str) -> list[str]:
-        if not all(full):
+        if not all(full) or ndim == 1:  # (in one dimension the loops are the same)
             return nested_loop(loop)
         contiguous = " and ".join(f"{a}.flags.c_contiguous" for a in args) or "True"
         return (

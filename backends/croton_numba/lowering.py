@@ -45,22 +45,23 @@ def _as_array(expression: str, dtype: str) -> str:
     return f"_scalar_array({expression}, {numba_dtype(dtype)})"
 
 
-def _check_dtypes(node, programs=()) -> None:
-    """Raise `NotLowerable` for dtypes the generated loops do not handle.
+def _check_dtypes(node, programs=(), complex_ok: bool = False) -> None:
+    """Raise `NotLowerable` for dtypes the generated code does not handle.
 
-    numba has no half-precision type, and complex math is left to numpy.
+    numba has no half-precision type; complex numbers only where ``complex_ok``.
     """
     dtypes = {v.dtype for v in node.inputs + node.outputs}
     for program in programs:
         dtypes |= {step[2] for step in program}
     for dtype in sorted(dtypes):
-        if dtype == "float16" or dtype.startswith("complex"):
+        if dtype == "float16" or (dtype.startswith("complex") and not complex_ok):
             raise NotLowerable(f"{dtype} arithmetic (numba has no fused loops for it)")
 
 
 @lowers(Elemwise)
 def _elemwise(op, node, name, context):
-    _check_dtypes(node, [op.scalar_op.program] if hasattr(op.scalar_op, "program") else [])
+    programs = [op.scalar_op.program] if hasattr(op.scalar_op, "program") else []
+    _check_dtypes(node, programs, complex_ok=True)
     return elemwise_function(
         name, op, node, context.mathlib, context.threshold, reuse=context.reuse.get(node)
     )
@@ -68,9 +69,8 @@ def _elemwise(op, node, name, context):
 
 @lowers(Reduce)
 def _reduce(op, node, name, context):
-    _check_dtypes(node, [op.prologue.program] if op.prologue is not None else [])
-    if op.kind in ("max", "min") and not op.axis:
-        raise NotLowerable("a reduction over no axes")
+    programs = [op.prologue.program] if op.prologue is not None else []
+    _check_dtypes(node, programs, complex_ok=op.kind in ("sum", "prod"))
     return reduce_function(name, op, node, context.mathlib, context.threshold)
 
 
@@ -137,7 +137,7 @@ def _product(target: str, x: str, y: str, x_ndim: int, y_ndim: int, dtype: str) 
     take) run as loops, wrapping around on overflow as NumPy's do.
     """
     inner = "0" if y_ndim == 1 else "-2"
-    if _float_dtype(dtype):
+    if dtype.startswith(("float", "complex")):
         if x_ndim == 1 and y_ndim == 1:
             return [f"{target} = {_as_array(f'np.dot({x}, {y})', dtype)}"]
         return [f"{target} = np.dot({x}, {y})"]
@@ -174,7 +174,7 @@ def _product(target: str, x: str, y: str, x_ndim: int, y_ndim: int, dtype: str) 
 def _dot(op, node, name, context):
     a, b = node.inputs
     out = node.outputs[0]
-    _check_dtypes(node)
+    _check_dtypes(node, complex_ok=True)
     body = [_operand("x", "a", a.dtype, out.dtype), _operand("y", "b", b.dtype, out.dtype)]
     body += _product("p", "x", "y", a.ndim, b.ndim, out.dtype)
     body.append("return p")
@@ -220,7 +220,7 @@ def _matmul(op, node, name, context):
     out = node.outputs[0]
     if a.ndim == 2:
         return _dot(op, node, name, context)
-    _check_dtypes(node)
+    _check_dtypes(node, complex_ok=True)
     batch = a.ndim - 2
     body = [_operand("x", "a", a.dtype, out.dtype), _operand("y", "b", b.dtype, out.dtype)]
     for axis in range(batch):
@@ -254,38 +254,45 @@ def _matmul(op, node, name, context):
     return _function(name, ["a", "b"], body)
 
 
-def _last_axis(op, node) -> bool:
-    return op.axis in (-1, node.inputs[0].ndim - 1)
-
-
 @lowers(Softmax, LogSoftmax)
 def _softmax(op, node, name, context):
+    """Softmax along any axis: per line along it, its peak, the sum of shifted exps, the
+    result. The outer axes loop in order (the first one on threads when large)."""
     (x,) = node.inputs
-    if x.ndim != 2 or not _last_axis(op, node) or not _float_dtype(x.dtype):
-        raise NotLowerable("softmax over an axis other than the last of a matrix")
-    log = isinstance(op, LogSoftmax)
-    dtype = numba_dtype(node.outputs[0].dtype)
-    finish = (
-        ["    for j in range(m):", "        out[i, j] = x[i, j] - top - np.log(total)"]
-        if log
-        else ["    for j in range(m):", "        out[i, j] = np.exp(x[i, j] - top) / total"]
-    )
-    body = [
-        "n, m = x.shape",
-        f"out = np.empty((n, m), dtype={dtype})",
-        "for i in numba.prange(n):",
-        "    top = -np.inf",
-        "    for j in range(m):",
-        "        if x[i, j] > top or x[i, j] != x[i, j]:",
-        "            top = x[i, j]",
-        "    if top == -np.inf or top == np.inf:",
-        "        top = 0.0 if top == -np.inf else top",
-        "    total = 0.0",
-        "    for j in range(m):",
-        "        total += np.exp(x[i, j] - top)",
+    _check_dtypes(node)
+    ndim, axis = x.ndim, op.axis % x.ndim
+    dtype = node.outputs[0].dtype
+    exp = context.mathlib.get(("exp", dtype), "np.exp")
+    log = context.mathlib.get(("log", "float64"), "np.log")  # of the float64 total
+    at = ", ".join("j" if d == axis else f"i{d}" for d in range(ndim))
+    outer = [d for d in range(ndim) if d != axis]
+    body = [f"out = np.empty(x.shape, dtype={numba_dtype(dtype)})", f"m = x.shape[{axis}]"]
+    for depth, d in enumerate(outer):
+        loop = "numba.prange" if depth == 0 else "range"
+        body.append("    " * depth + f"for i{d} in {loop}(x.shape[{d}]):")
+    if isinstance(op, LogSoftmax):
+        finish = [
+            f"lt = {log}(total)",
+            "for j in range(m):",
+            f"    out[{at}] = x[{at}] - top - lt",
+        ]
+    else:
+        finish = ["for j in range(m):", f"    out[{at}] = {exp}(x[{at}] - top) / total"]
+    typed = numba_dtype(dtype)
+    line = [
+        f"top = {typed}(-np.inf)",
+        "for j in range(m):",
+        f"    if x[{at}] > top or x[{at}] != x[{at}]:",
+        f"        top = x[{at}]",
+        "if top == -np.inf:",
+        f"    top = {typed}(0.0)",
+        "total = 0.0",
+        "for j in range(m):",
+        f"    total += {exp}(x[{at}] - top)",
         *finish,
-        "return out",
     ]
+    body += ["    " * len(outer) + text for text in line]
+    body.append("return out")
     body, parallel = threaded(body, "x.size", context.threshold)
     return _function(name, ["x"], body, parallel=parallel)
 
@@ -359,7 +366,7 @@ def _alloc(op, node, name, context):
     value, *shape = node.inputs
     out = node.outputs[0]
     if out.ndim == 0:
-        raise NotLowerable("a 0-d alloc")
+        return _function(name, ["v"], [f"return {_as_array('v[()]', out.dtype)}"])
     lengths = [f"s{k}" for k in range(len(shape))]
     dims = ", ".join(f"{s}[()]" for s in lengths)
     lead = out.ndim - value.ndim
@@ -507,16 +514,31 @@ def _axis_index(ndim: int, axis: int, entry: str) -> str:
 
 @lowers(Argmax)
 def _argmax(op, node, name, context):
+    """The first index of the extreme along an axis (nan counts as the extreme, as in
+    NumPy), any rank, booleans and integers included."""
     (x,) = node.inputs
-    function = "np.argmax" if op.kind == "max" else "np.argmin"
-    if x.dtype.startswith(("complex", "float16")) or x.dtype == "bool":
-        raise NotLowerable(f"arg{op.kind} of {x.dtype}")
-    if op.axis is None or x.ndim == 1:
-        body = [f"return {_as_array(f'{function}(x.ravel())', 'int64')}"]
-    else:
-        body = [f"return np.asarray({function}(x, axis={op.axis % x.ndim}), dtype=np.int64)"]
-        if x.ndim != 2:
-            raise NotLowerable(f"arg{op.kind} along an axis of a {x.ndim}-d array")
+    _check_dtypes(node)
+    compare = ">" if op.kind == "max" else "<"
+    better = f"best == best and (v {compare} best or v != v)"
+    empty = f"    raise ValueError('attempt to get arg{op.kind} of an empty sequence')"
+    if op.axis is None or x.ndim <= 1:
+        body = ["flat = x.ravel()", "if flat.shape[0] == 0:", empty, "best, at = flat[0], 0"]
+        body += ["for j in range(1, flat.shape[0]):", "    v = flat[j]", f"    if {better}:"]
+        body += ["        best, at = v, j", f"return {_as_array('at', 'int64')}"]
+        return _function(name, ["x"], body)
+    axis = op.axis % x.ndim
+    outer = [d for d in range(x.ndim) if d != axis]
+    shape = "".join(f"x.shape[{d}], " for d in outer)
+    at = ", ".join("j" if d == axis else f"i{d}" for d in range(x.ndim))
+    first = ", ".join("0" if d == axis else f"i{d}" for d in range(x.ndim))
+    body = [f"if x.shape[{axis}] == 0:", empty, f"out = np.empty(({shape}), dtype=np.int64)"]
+    for depth, d in enumerate(outer):
+        body.append("    " * depth + f"for i{d} in range(x.shape[{d}]):")
+    inner = [f"best, position = x[{first}], 0", f"for j in range(1, x.shape[{axis}]):"]
+    inner += [f"    v = x[{at}]", f"    if {better}:", "        best, position = v, j"]
+    inner.append(f"out[{', '.join(f'i{d}' for d in outer)}] = position")
+    body += ["    " * len(outer) + line for line in inner]
+    body.append("return out")
     return _function(name, ["x"], body)
 
 

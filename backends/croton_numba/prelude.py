@@ -2,14 +2,29 @@
 
 They follow NumPy's semantics where Python's differ: integer division and remainder by
 zero give 0, ``minimum``/``maximum``/``clip`` propagate nan, sigmoid and softplus do
-not overflow.
+not overflow. Complex numbers order lexicographically (real part first) and divide
+by NumPy's algorithm, so that infinities and nan come out as NumPy's do.
 """
 
 import numba
 import numpy as np
 
 __all__ = [
+    "_cclip",
+    "_cdiv",
+    "_cge",
+    "_cgt",
+    "_cle",
     "_clip",
+    "_clt",
+    "_cmaximum",
+    "_cminimum",
+    "_carccosh",
+    "_ccosh",
+    "_cpow",
+    "_csinh",
+    "_ctanh",
+    "_csign",
     "_floor_divide",
     "_maximum",
     "_minimum",
@@ -97,3 +112,153 @@ def _scalar_array(value, dtype):
     out = np.empty((), dtype=dtype)
     out[()] = value
     return out
+
+
+@numba.njit(cache=True)
+def _clt(a, b):
+    return a.real < b.real or (a.real == b.real and a.imag < b.imag)
+
+
+@numba.njit(cache=True)
+def _cle(a, b):
+    return a.real < b.real or (a.real == b.real and a.imag <= b.imag)
+
+
+@numba.njit(cache=True)
+def _cgt(a, b):
+    return _clt(b, a)
+
+
+@numba.njit(cache=True)
+def _cge(a, b):
+    return _cle(b, a)
+
+
+@numba.njit(cache=True)
+def _cminimum(a, b):
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if _clt(a, b) else b
+
+
+@numba.njit(cache=True)
+def _cmaximum(a, b):
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if _cgt(a, b) else b
+
+
+@numba.njit(cache=True)
+def _cclip(x, lo, hi):
+    return _cminimum(_cmaximum(x, lo), hi)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _cdiv(a, b):
+    # NumPy's complex division (Smith's method, and a complex inf or nan for 0 / 0)
+    ar, ai, br, bi = a.real, a.imag, b.real, b.imag
+    abs_br, abs_bi = abs(br), abs(bi)
+    if abs_br >= abs_bi:
+        if abs_br == 0 and abs_bi == 0:
+            return complex(ar / abs_br, ai / abs_br)
+        rat = bi / br
+        scl = 1.0 / (br + bi * rat)
+        return complex((ar + ai * rat) * scl, (ai - ar * rat) * scl)
+    rat = br / bi
+    scl = 1.0 / (bi + br * rat)
+    return complex((ar * rat + ai) * scl, (ai * rat - ar) * scl)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _csign(z):
+    # z / |z| as NumPy computes it: an infinite part gives its direction
+    re, im = z.real, z.imag
+    size = np.hypot(re, im)
+    if size == 0:
+        return complex(0.0, 0.0)
+    if np.isinf(size):
+        if np.isinf(re) and np.isinf(im):
+            return complex(np.nan, np.nan)
+        if np.isinf(re):
+            return complex(np.sign(re), 0.0)
+        return complex(0.0, np.sign(im))
+    if size != size:
+        return complex(np.nan, np.nan)
+    return complex(re / size, im / size)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _cmul(a, b):
+    return complex(a.real * b.real - a.imag * b.imag, a.real * b.imag + a.imag * b.real)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _cpow(a, b):
+    # NumPy's complex power: exact cases, then small integer exponents by squaring
+    br, bi = b.real, b.imag
+    if br == 0 and bi == 0:
+        return complex(1.0, 0.0)
+    if a.real == 0 and a.imag == 0:
+        if br > 0 and bi == 0:
+            return complex(0.0, 0.0)
+        return complex(np.nan, np.nan)
+    if bi == 0 and br == np.floor(br) and -100 < br < 100:
+        n = int(br)
+        if n == 1:
+            return a
+        if n == 2:
+            return _cmul(a, a)
+        if n == 3:
+            return _cmul(a, _cmul(a, a))
+        n = abs(n)
+        mask = 1
+        result = complex(1.0, 0.0)
+        power = a
+        while True:
+            if n & mask:
+                result = _cmul(result, power)
+            mask <<= 1
+            if n < mask:
+                break
+            power = _cmul(power, power)
+        if br < 0:
+            return _cdiv(complex(1.0, 0.0), result)
+        return result
+    return np.exp(_cmul(b, np.log(a)))  # as C's cpow: infinities give C99's results
+
+
+# On the real axis the hyperbolic functions keep the imaginary zero (C99 Annex G, as
+# NumPy's do); numba's formulas give nan there for infinite arguments.
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _csinh(z):
+    if z.imag == 0:
+        return complex(np.sinh(z.real), z.imag)
+    return np.sinh(z)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _ccosh(z):
+    if z.imag == 0:
+        x = z.real
+        return complex(np.cosh(x), 0.0 * z.imag if x != x else np.copysign(0.0, x) * z.imag)
+    return np.cosh(z)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _ctanh(z):
+    if z.imag == 0:
+        return complex(np.tanh(z.real), z.imag)
+    return np.tanh(z)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _carccosh(z):
+    if z.imag == 0 and np.isinf(z.real):
+        return complex(np.inf, np.copysign(0.0 if z.real > 0 else np.pi, z.imag))
+    return np.arccosh(z)

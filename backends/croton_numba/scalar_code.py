@@ -96,6 +96,21 @@ _KIND_OVERRIDES = {
     ("maximum", "b"): "({0} or {1})",
     ("minimum", "b"): "({0} and {1})",
     ("sqr", "b"): "{0}",
+    ("lt", "c"): "_clt({0}, {1})",
+    ("le", "c"): "_cle({0}, {1})",
+    ("gt", "c"): "_cgt({0}, {1})",
+    ("ge", "c"): "_cge({0}, {1})",
+    ("minimum", "c"): "_cminimum({0}, {1})",
+    ("maximum", "c"): "_cmaximum({0}, {1})",
+    ("clip", "c"): "_cclip({0}, {1}, {2})",
+    ("true_div", "c"): "_cdiv({0}, {1})",
+    ("reciprocal", "c"): "_cdiv(1.0 + 0j, {0})",
+    ("sign", "c"): "_csign({0})",
+    ("pow", "c"): "_cpow({0}, {1})",
+    ("sinh", "c"): "_csinh({0})",
+    ("cosh", "c"): "_ccosh({0})",
+    ("tanh", "c"): "_ctanh({0})",
+    ("arccosh", "c"): "_carccosh({0})",
 }
 
 #: ops that call a `croton_numba.mathlib` function for float32/float64 arguments

@@ -413,7 +413,9 @@ class Function:
             else:
                 converted.append(
                     self._input_types[position].filter(
-                        value, name=self._input_labels[position], allow_downcast=self._downcast[position]
+                        value,
+                        name=self._input_labels[position],
+                        allow_downcast=self._downcast[position],
                     )
                 )
         return converted
