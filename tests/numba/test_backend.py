@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -235,6 +236,11 @@ def test_cache_info_and_clear(tmp_path, capsys, monkeypatch):
     assert not (cache_dir / "numba").exists()
 
 
+def _takes_a_buffer(f) -> bool:
+    """Whether an elementwise kernel writes its result into an input's buffer."""
+    return re.search(r"\bk\d+_out = k\d+_a\d+\n|\bout = a\d+\n", f.source()) is not None
+
+
 def test_an_elementwise_output_takes_a_dead_intermediate_buffer():
     x, w, r = T.dmatrix("x"), T.dmatrix("w"), T.drow("r")
     shared = croton.shared(np.arange(4.0), name="s")
@@ -242,7 +248,7 @@ def test_an_elementwise_output_takes_a_dead_intermediate_buffer():
     f = croton.function(
         [x, w, r], T.tanh(product) + r, updates=[(shared, shared * 3)], backend="numba"
     )
-    assert "out = a0\n" in f.source()
+    assert _takes_a_buffer(f)
     rng = np.random.default_rng(5)
     a, b, row = rng.normal(size=(3, 4)), rng.normal(size=(4, 5)), rng.normal(size=(1, 5))
     copies = [v.copy() for v in (a, b, row)]
@@ -257,7 +263,7 @@ def test_a_buffer_read_twice_or_returned_is_not_taken():
     product = T.dot(x, w)
     f = croton.function([x, w], [T.tanh(product) + 1, product], backend="numba")
     g = croton.function([x, w], T.tanh(product) * T.sum(product), backend="numba")
-    assert "out = a" not in f.source() and "out = a" not in g.source()
+    assert not _takes_a_buffer(f) and not _takes_a_buffer(g)
     rng = np.random.default_rng(6)
     a, b = rng.normal(size=(3, 4)), rng.normal(size=(4, 5))
     first, second = f(a, b)
