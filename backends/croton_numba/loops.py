@@ -255,6 +255,102 @@ def _initial(kind: str, dtype: str) -> str:
     return literal(info.min if kind == "max" else info.max, dtype)
 
 
+def _block_sum(kind: str, acc_dtype: str) -> list[str]:
+    """Lines adding (multiplying) ``buf[:width]`` into ``acc`` with four partial results,
+    so that consecutive additions do not wait on each other."""
+    operator = "+=" if kind == "sum" else "*="
+    identity = literal(_IDENTITY[kind], acc_dtype)
+    join = "+" if kind == "sum" else "*"
+    return [
+        "full = width - width % 4",
+        f"p0 = p1 = p2 = p3 = {identity}",
+        "for j in range(0, full, 4):",
+        f"    p0 {operator} buf[j]",
+        f"    p1 {operator} buf[j + 1]",
+        f"    p2 {operator} buf[j + 2]",
+        f"    p3 {operator} buf[j + 3]",
+        "for j in range(full, width):",
+        f"    p0 {operator} buf[j]",
+        f"acc {operator} (p0 {join} p1) {join} (p2 {join} p3)",
+    ]
+
+
+def _buffered_reduction(
+    kind, ndim, inner, statements, value, acc_dtype, kind_of, initial, kept_index
+) -> list[str]:
+    """A reduction over trailing axes whose innermost axis goes in blocks of `_BLOCK`.
+
+    Each block's values (the prologue's results) are computed into a buffer by a loop
+    that vectorizes (its math runs on SIMD lanes), then accumulated: a loop that
+    accumulates as it computes cannot vectorize without reordering the sum. Sums and
+    products accumulate a block in four partial results. The outermost axis is split
+    into chunks that run on threads; when every axis is reduced, each chunk keeps a
+    partial result and the partials are combined in order (for max and min the result
+    is the one a single pass finds).
+    """
+    last = ndim - 1
+    typed = numba_dtype(acc_dtype)
+    accumulate = (
+        _block_sum(kind, acc_dtype)
+        if kind in ("sum", "prod")
+        else ["for j in range(width):", *_indent(_combine(kind, "acc", "buf[j]", kind_of), 1)]
+    )
+    block = [
+        f"stop = min(start + {_BLOCK}, n{last})",
+        f"for i{last} in range(start, stop):",
+        *_indent(statements + [f"buf[i{last} - start] = {value}"], 1),
+        "width = stop - start",
+        *accumulate,
+    ]
+    if inner == 0 and ndim == 1:
+        # one axis, all reduced: the chunks are runs of blocks
+        lines = [
+            f"blocks = (n0 + {_BLOCK - 1}) // {_BLOCK}",
+            f"chunks = max(min(blocks, {_CHUNKS}), 1)",
+            f"partials = np.empty(chunks, dtype={typed})",
+            "for chunk in numba.prange(chunks):",
+            f"    buf = np.empty({_BLOCK}, dtype={typed})",
+            f"    acc = {initial}",
+            "    for b in range(chunk * blocks // chunks, (chunk + 1) * blocks // chunks):",
+            f"        start = b * {_BLOCK}",
+            *_indent(block, 2),
+            "    partials[chunk] = acc",
+        ]
+    else:
+        chunked = inner if inner > 0 else 1  # loops from axis 0 up to here go in chunks
+        lines = [
+            f"chunks = max(min(n0, {_CHUNKS}), 1)",
+            f"partials = np.empty(chunks, dtype={typed})" if inner == 0 else "",
+            "for chunk in numba.prange(chunks):",
+            f"    buf = np.empty({_BLOCK}, dtype={typed})",
+        ]
+        lines = [line for line in lines if line]
+        per_chunk = [f"acc = {initial}"] if inner == 0 else []
+        loops = ["for i0 in range(chunk * n0 // chunks, (chunk + 1) * n0 // chunks):"]
+        loops += [f"for i{d} in range(n{d}):" for d in range(1, chunked)]
+        body = [f"acc = {initial}"] if inner > 0 else []
+        body += [f"for i{d} in range(n{d}):" for d in range(chunked, last)]
+        depth = len(body) - (1 if inner > 0 else 0)
+        body_lines = []
+        for k, line in enumerate(body):
+            shift = k - (1 if inner > 0 else 0)
+            body_lines += _indent([line], max(shift, 0))
+        body_lines += _indent([f"for start in range(0, n{last}, {_BLOCK}):"], depth)
+        body_lines += _indent(block, depth + 1)
+        if inner > 0:
+            body_lines.append(f"acc_out[{kept_index}] = acc")
+        nest = []
+        for k, line in enumerate(loops):
+            nest += _indent([line], k)
+        nest += _indent(body_lines, len(loops))
+        lines += _indent(per_chunk + nest + (["partials[chunk] = acc"] if inner == 0 else []), 1)
+    if inner == 0:
+        lines += [f"acc = {initial}", "for chunk in range(chunks):"]
+        lines += _indent(_combine(kind, "acc", "partials[chunk]", kind_of), 1)
+        lines.append("acc_out[()] = acc")
+    return lines
+
+
 def reduce_function(name: str, op, node, mathlib: dict, threshold: int) -> str:
     """Source of ``name(a0, ...)``: a reduction (with its prologue) in one loop nest."""
     out = node.outputs[0]
@@ -297,54 +393,24 @@ def reduce_function(name: str, op, node, mathlib: dict, threshold: int) -> str:
     kept_index = ", ".join(f"i{d}" for d in kept) if kept else "()"
     if not any(d in axes for d in range(inner)):
         # every reduced axis is trailing: one local accumulator per output element
-        buffered = bool(statements) and ndim > inner
-        loop_lines = []
-        if buffered and inner > 0:
-            # the outermost axis in chunks, one prologue buffer each (see below)
-            loop_lines += [
-                f"chunks = min(n0, {_CHUNKS})",
-                "for chunk in numba.prange(chunks):",
-                f"    buf = np.empty({_BLOCK}, dtype={numba_dtype(acc_dtype)})",
-                "    for i0 in range(chunk * n0 // chunks, (chunk + 1) * n0 // chunks):",
-            ]
-            for d in range(1, inner):
-                loop_lines += _indent([f"for i{d} in range(n{d}):"], d + 1)
-            depth = inner + 1
+        buffered = bool(statements or op.kind in ("sum", "prod")) and ndim > inner
+        if buffered:
+            body += _buffered_reduction(
+                op.kind, ndim, inner, statements, value, acc_dtype, kind_of, initial, kept_index
+            )
         else:
-            if buffered:
-                loop_lines.append(f"buf = np.empty({_BLOCK}, dtype={numba_dtype(acc_dtype)})")
+            loop_lines = []
             for d in range(inner):
                 kind = "numba.prange" if d == 0 else "range"
                 loop_lines += _indent([f"for i{d} in {kind}(n{d}):"], d)
-            depth = inner
-        inner_lines = [f"acc = {initial}"]
-        if buffered:
-            # the prologue fills a block of the buffer in a loop that vectorizes (its
-            # math runs on SIMD lanes), then the block is accumulated: a loop that
-            # accumulates as it computes cannot vectorize without reordering the sum
-            last = ndim - 1
-            for d in range(inner, last):
-                inner_lines += _indent([f"for i{d} in range(n{d}):"], d - inner)
-            inner_lines += _indent(
-                [
-                    f"for start in range(0, n{last}, {_BLOCK}):",
-                    f"    stop = min(start + {_BLOCK}, n{last})",
-                    f"    for i{last} in range(start, stop):",
-                    *_indent(statements + [f"buf[i{last} - start] = {value}"], 2),
-                    "    for j in range(stop - start):",
-                    *_indent(_combine(op.kind, "acc", "buf[j]", kind_of), 2),
-                ],
-                last - inner,
-            )
-        else:
+            inner_lines = [f"acc = {initial}"]
             for d in range(inner, ndim):
                 inner_lines += _indent([f"for i{d} in range(n{d}):"], d - inner)
             inner_lines += _indent(
                 statements + _combine(op.kind, "acc", value, kind_of), ndim - inner
             )
-        inner_lines.append(f"acc_out[{kept_index}] = acc")
-        loop_lines += _indent(inner_lines, depth)
-        body += loop_lines
+            inner_lines.append(f"acc_out[{kept_index}] = acc")
+            body += loop_lines + _indent(inner_lines, inner)
     else:
         body.append(f"acc_out.fill({initial})")
         loop_lines = []

@@ -270,3 +270,23 @@ def test_a_buffer_read_twice_or_returned_is_not_taken():
     np.testing.assert_allclose(first, np.tanh(a @ b) + 1, rtol=1e-12)
     np.testing.assert_allclose(second, a @ b, rtol=1e-12)
     np.testing.assert_allclose(g(a, b), np.tanh(a @ b) * np.sum(a @ b), rtol=1e-12)
+
+
+@pytest.mark.parametrize("threshold", [0, 10**9])
+@pytest.mark.parametrize("shape", [(1300,), (0,), (3, 1100), (5, 4, 700), (600, 3)])
+def test_blocked_reductions_match_numpy_serial_and_threaded(shape, threshold):
+    # prologue blocks, four partial sums, chunks with partial results (every axis reduced)
+    x = T.TensorType("float64", shape=(None,) * len(shape))("x")
+    a = np.random.default_rng(7).normal(size=shape)
+    last = len(shape) - 1
+    cases = [
+        (T.sum(x * x), np.sum(a * a)),
+        (T.sum(x, axis=last), np.sum(a, axis=last)),
+        (T.prod(1 + x * 1e-3, axis=last), np.prod(1 + a * 1e-3, axis=last)),
+    ]
+    if a.size:
+        cases.append((T.max(T.exp(x)), np.max(np.exp(a))))
+    with croton.config.change(numba_parallel_threshold=threshold, numba_threaded_compile="eager"):
+        f = croton.function([x], [c for c, _ in cases], backend="numba")
+    for got, (_, want) in zip(f(a), cases):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
