@@ -275,6 +275,31 @@ def _block_sum(kind: str, acc_dtype: str) -> list[str]:
     ]
 
 
+def _extreme_in_lanes(kind: str, ndim: int, inner: int, read, kind_of: str) -> list[str]:
+    """Lines folding the maximum (minimum) over the trailing axes into ``acc``, the last
+    axis in four independent lanes so that comparisons do not wait on each other. A nan
+    sticks in its lane and wins in the end, as in a single pass. ``read(index)`` is the
+    source reading the element at ``index`` along the last axis."""
+    last = ndim - 1
+    compare = ">" if kind == "max" else "<"
+    nan = " or v != v" if kind_of in "fc" else ""
+    lanes = [f"q{k}" for k in range(4)]
+    lines = []
+    for d in range(inner, last):
+        lines += _indent([f"for i{d} in range(n{d}):"], d - inner)
+    step = [f"{' = '.join(lanes)} = acc", f"full = n{last} - n{last} % 4"]
+    step.append("for j in range(0, full, 4):")
+    for k, lane in enumerate(lanes):
+        step += [f"    v = {read(f'j + {k}')}", f"    if v {compare} {lane}{nan}:"]
+        step.append(f"        {lane} = v")
+    step += [f"for i{last} in range(full, n{last}):", f"    v = {read(f'i{last}')}"]
+    step += [f"    if v {compare} {lanes[0]}{nan}:", f"        {lanes[0]} = v"]
+    for lane in lanes:
+        step += _combine(kind, "acc", lane, kind_of)
+    lines += _indent(step, last - inner)
+    return lines
+
+
 def _buffered_reduction(
     kind, ndim, inner, statements, value, acc_dtype, kind_of, initial, kept_index
 ) -> list[str]:
@@ -404,11 +429,25 @@ def reduce_function(name: str, op, node, mathlib: dict, threshold: int) -> str:
                 kind = "numba.prange" if d == 0 else "range"
                 loop_lines += _indent([f"for i{d} in {kind}(n{d}):"], d)
             inner_lines = [f"acc = {initial}"]
+            sequential = []
             for d in range(inner, ndim):
-                inner_lines += _indent([f"for i{d} in range(n{d}):"], d - inner)
-            inner_lines += _indent(
+                sequential += _indent([f"for i{d} in range(n{d}):"], d - inner)
+            sequential += _indent(
                 statements + _combine(op.kind, "acc", value, kind_of), ndim - inner
             )
+            if op.kind in ("max", "min") and not statements and ndim > inner:
+
+                def read(index, x=element_inputs[0]):
+                    return _read(args[0], x, indices[:-1] + [index])
+
+                inner_lines += _extreme_in_lanes(op.kind, ndim, inner, read, kind_of)
+                if kind_of == "f":
+                    # lanes keep the first of tied values, a single pass the last: they
+                    # differ only between 0.0 and -0.0, so a zero is found again in order
+                    inner_lines += ["if acc == 0:", f"    acc = {initial}"]
+                    inner_lines += _indent(sequential, 1)
+            else:
+                inner_lines += sequential
             inner_lines.append(f"acc_out[{kept_index}] = acc")
             body += loop_lines + _indent(inner_lines, inner)
     else:
