@@ -444,10 +444,11 @@ def _basic_index(spec, first_input: int) -> tuple[list[str], list[str]] | None:
 
 @lowers(Subtensor)
 def _subtensor(op, node, name, context):
-    """Basic indexing (integers and slices, symbolic bounds too) as a view."""
+    """Basic indexing (integers and slices, symbolic bounds too) as a view; advanced
+    indexing by `_gather`."""
     basic = _basic_index(op.spec, 0)
     if basic is None:
-        raise NotLowerable("advanced indexing")
+        return _gather(op, node, name)
     entries, names = basic
     out = node.outputs[0]
     expression = f"x[{', '.join(entries)},]" if entries else "x"
@@ -458,10 +459,126 @@ def _subtensor(op, node, name, context):
     return _function(name, ["x"] + names, body)
 
 
+class _Advanced:
+    """An index with integer arrays, masks and integers next to each other (slices around
+    them), as code: ``lines`` take the view ``v`` of ``source`` that applies the slices
+    and keeps the advanced axes, make one int64 vector per indexed axis (a mask stands
+    for the positions it selects, an integer for a vector of one) and their broadcast
+    length ``n``; ``pick`` is the loop body setting ``p<axis>`` to position ``k`` of each
+    vector, checked and wrapped; ``target`` is the slab they select. Anything else
+    raises `NotLowerable`.
+    """
+
+    def __init__(self, spec, index_inputs, source: str, first_argument: int):
+        kinds = [entry[0] for entry in spec]
+        advanced = [k for k, kind in enumerate(kinds) if kind in ("array", "mask", "int")]
+        if advanced != list(range(advanced[0], advanced[-1] + 1)):
+            raise NotLowerable("advanced indices separated by slices")
+        self.arguments, view, body, self.vectors = [], [], [], []
+
+        def argument() -> tuple[str, int]:
+            position = len(self.arguments)
+            self.arguments.append(f"b{first_argument + position}")
+            return self.arguments[-1], index_inputs[position].ndim
+
+        def vector(axis: int, source_line: str) -> None:
+            body.append(f"j{len(self.vectors)} = {source_line}")
+            self.vectors.append((f"j{len(self.vectors)}", axis))
+
+        for entry in spec:
+            if entry[0] == "slice":
+                bounds = [
+                    f"{argument()[0]}[()]" if b == "in" else ("" if b is None else str(int(b)))
+                    for b in entry[1:]
+                ]
+                view.append(f"{bounds[0]}:{bounds[1]}" + (f":{bounds[2]}" if bounds[2] else ""))
+            elif entry[0] == "int":
+                view.append(":")
+                value = f"{argument()[0]}[()]" if entry[1] == "in" else str(int(entry[1]))
+                vector(len(view) - 1, f"np.full(1, {value}, dtype=np.int64)")
+            elif entry[0] == "array":
+                view.append(":")
+                name, ndim = argument()
+                if ndim != 1:
+                    raise NotLowerable("advanced indexing by arrays of more than one dimension")
+                vector(len(view) - 1, name)
+            else:  # a mask over as many axes as it has dimensions
+                name, ndim = argument()
+                axes = list(range(len(view), len(view) + ndim))
+                view += [":"] * ndim
+                for d, axis in enumerate(axes):
+                    body += [
+                        f"if {name}.shape[{d}] != v.shape[{axis}]:",
+                        "    raise IndexError('boolean index did not match the indexed axes')",
+                    ]
+                body.append(f"nz{axes[0]} = np.nonzero({name})")
+                for d, axis in enumerate(axes):
+                    vector(axis, f"nz{axes[0]}[{d}]")
+        self.first = self.vectors[0][1]
+        self.after = self.first + len(self.vectors)
+        self.lines = [f"v = {source}[{', '.join(view)},]"] + body + ["n = 1"]
+        for name, _ in self.vectors:
+            self.lines += [
+                f"if {name}.shape[0] != 1:",
+                f"    if n != 1 and {name}.shape[0] != n:",
+                "        raise IndexError('shape mismatch: indexing arrays could not be "
+                "broadcast together')",
+                f"    n = {name}.shape[0]",
+            ]
+        self.pick = []
+        for name, axis in self.vectors:
+            self.pick += [
+                f"p{axis} = np.int64({name}[k if {name}.shape[0] != 1 else 0])",
+                f"if p{axis} < 0:",
+                f"    p{axis} += v.shape[{axis}]",
+                f"if p{axis} < 0 or p{axis} >= v.shape[{axis}]:",
+                "    raise IndexError('index out of bounds')",
+            ]
+        self.lead = ":, " * self.first
+        self.target = f"v[{self.lead}{', '.join(f'p{axis}' for _, axis in self.vectors)}]"
+
+
+def _gather(op, node, name):
+    """``x[index]`` with advanced indices (`_Advanced`): a loop over the broadcast index
+    positions copying one slab each."""
+    x, out = node.inputs[0], node.outputs[0]
+    index = _Advanced(op.spec, node.inputs[1:], "x", 1)
+    shape = "".join(f"v.shape[{d}], " for d in range(index.first)) + "n, "
+    shape += "".join(f"v.shape[{d}], " for d in range(index.after, x.ndim))
+    body = index.lines + [f"out = np.empty(({shape}), dtype={numba_dtype(out.dtype)})"]
+    body += ["for k in range(n):", *["    " + line for line in index.pick]]
+    body += [f"    out[{index.lead}k] = {index.target}", "return out"]
+    return _function(name, ["x"] + index.arguments, body)
+
+
+def _scatter(op, node, name):
+    """``x[index] = y`` or ``+= y`` with advanced indices (`_Advanced`) on a copy of
+    ``x``; repeated positions accumulate. ``y`` is a scalar or has the result's rank
+    (length 1 broadcasting along the indexed block)."""
+    x, y = node.inputs[:2]
+    operator = "=" if op.set_instead_of_inc else "+="
+    index = _Advanced(op.spec, node.inputs[2:], "out", 2)
+    rank = index.first + 1 + (x.ndim - index.after)
+    body = ["out = x.copy()"] + index.lines
+    if y.ndim == 0:
+        value = "y[()]"
+    elif y.ndim == rank:
+        body += [
+            f"if y.shape[{index.first}] != 1 and y.shape[{index.first}] != n:",
+            "    raise ValueError('shape mismatch: the value does not match the indices')",
+        ]
+        value = f"y[{index.lead}k if y.shape[{index.first}] != 1 else 0]"
+    else:
+        raise NotLowerable("a value of another rank than the indexed result")
+    body += ["for k in range(n):", *["    " + line for line in index.pick]]
+    body += [f"    {index.target} {operator} {value}", "return out"]
+    return _function(name, ["x", "y"] + index.arguments, body)
+
+
 @lowers(IncSubtensor)
 def _incsubtensor(op, node, name, context):
-    """``x[index] = y`` or ``+= y`` on a copy of ``x``: basic indices, or one index array
-    on the first axis (repeated indices accumulate)."""
+    """``x[index] = y`` or ``+= y`` on a copy of ``x``: basic indices as a slice
+    assignment, advanced ones by `_scatter`."""
     x, y = node.inputs[:2]
     operator = "=" if op.set_instead_of_inc else "+="
     basic = _basic_index(op.spec, 0)
@@ -475,37 +592,7 @@ def _incsubtensor(op, node, name, context):
             body.append(f"{target} {operator} y")
         body.append("return out")
         return _function(name, ["x", "y"] + names, body)
-    arrays = len(op.spec)
-    indices = [f"i{k}" for k in range(arrays)]
-    if (
-        any(entry != ("array",) for entry in op.spec)
-        or any(v.ndim != 1 for v in node.inputs[2:])
-        or y.ndim not in (0, x.ndim - arrays + 1)
-    ):
-        raise NotLowerable("advanced indexing other than index vectors on the leading axes")
-    if y.ndim == 0:
-        value = "y[()]"
-    else:
-        body += [
-            "if y.shape[0] != 1 and y.shape[0] != i0.shape[0]:",
-            "    raise ValueError('shape mismatch: the value does not match the indices')",
-        ]
-        value = "y[k if y.shape[0] != 1 else 0]"
-    for a, index in enumerate(indices):
-        body += [
-            f"if {index}.shape[0] != i0.shape[0]:",
-            "    raise IndexError('index arrays of different lengths')",
-            f"for k in range({index}.shape[0]):",
-            f"    if {index}[k] < -x.shape[{a}] or {index}[k] >= x.shape[{a}]:",
-            "        raise IndexError('index out of bounds')",
-        ]
-    target = ", ".join(f"{index}[k]" for index in indices)
-    body += [
-        "for k in range(i0.shape[0]):",
-        f"    out[{target}] {operator} {value}",
-        "return out",
-    ]
-    return _function(name, ["x", "y"] + indices, body)
+    return _scatter(op, node, name)
 
 
 def _axis_index(ndim: int, axis: int, entry: str) -> str:
