@@ -25,6 +25,10 @@ from croton.compile.program import Program, reraise_with_node
 from croton.graph.basic import Constant
 from croton_numba.tiers import TieredSegment
 
+# numba's notes on how it parallelised a generated loop are not the user's concern
+# (one filter for the process, however many backends are made)
+warnings.filterwarnings("ignore", message=r"(?s).*numba[/\\]g_[0-9a-f]+\.py")
+
 
 class SegmentWarning(UserWarning):
     """Part of a graph runs as Python steps between jitted segments."""
@@ -143,8 +147,6 @@ class NumbaBackend(Backend):
         from croton_numba.lowering import registry
 
         super().__init__()
-        # numba's notes on how it parallelised a generated loop are not the user's concern
-        warnings.filterwarnings("ignore", message=r"(?s).*numba[/\\]g_[0-9a-f]+\.py")
         for op_class in registry.op_classes:
             self.registry.register(op_class, registry.lookup_class(op_class))
 

@@ -62,7 +62,7 @@ def program_statements(
                 sources.append(steps[ref[1]])
             else:
                 sources.append(literal(ref[1], ref[2]))
-        in_dtypes = _step_input_dtypes(scalar_op, program, input_dtypes, args, dtype)
+        in_dtypes = _step_input_dtypes(scalar_op, program, input_dtypes, args)
         statements.append(
             f"s{j} = {scalar_expression(scalar_op.name, sources, in_dtypes, dtype, mathlib)}"
         )
@@ -70,7 +70,7 @@ def program_statements(
     return statements, steps[-1]
 
 
-def _step_input_dtypes(scalar_op, program, input_dtypes, args, dtype):
+def _step_input_dtypes(scalar_op, program, input_dtypes, args):
     """The dtypes a program step computes in (what its scalar op resolves them to)."""
 
     def dtype_of(ref):

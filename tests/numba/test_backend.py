@@ -290,3 +290,34 @@ def test_blocked_reductions_match_numpy_serial_and_threaded(shape, threshold):
         f = croton.function([x], [c for c, _ in cases], backend="numba")
     for got, (_, want) in zip(f(a), cases):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_advanced_indexing_runs_jitted_and_matches_numpy():
+    rng = np.random.default_rng(8)
+    data = rng.normal(size=(5, 6, 7))
+    x, i, n = T.dtensor3("x"), T.lvector("i"), T.lscalar("n")
+    j, m = T.ivector("j"), T.TensorType("bool", shape=(None,))("m")
+    rows, cols = np.array([0, -1, 3, 3]), np.array([1, 2, 0, 5], dtype=np.int32)
+    mask = np.array([True, False, True, True, False, True])
+    cases = [
+        ([x, i], x[i], (data, rows), data[rows]),
+        ([x, i, j], x[i, j], (data, rows, cols), data[rows, cols]),
+        ([x, j], x[:, j, 2:], (data, cols), data[:, cols, 2:]),
+        ([x, m], x[:, m], (data, mask), data[:, mask]),
+        ([x, n, j], x[n, j], (data, 2, cols), data[2, cols]),
+        ([x], x[x > 0.5], (data,), data[data > 0.5]),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SegmentWarning)  # no Python steps
+        for inputs, output, values, expected in cases:
+            f = croton.function(inputs, output, backend="numba")
+            np.testing.assert_array_equal(f(*values), expected)
+        # written: repeated positions accumulate, masks select
+        g = croton.function([x, i], T.inc_subtensor(x[i], 1.0), backend="numba")
+        h = croton.function([x], T.set_subtensor(x[x > 0.5], 0.0), backend="numba")
+    added = data.copy()
+    np.add.at(added, rows, 1.0)
+    np.testing.assert_array_equal(g(data, rows), added)
+    np.testing.assert_array_equal(h(data), np.where(data > 0.5, 0.0, data))
+    with pytest.raises(IndexError, match="out of bounds"):
+        croton.function([x, i], x[i], backend="numba")(data, np.array([9]))
