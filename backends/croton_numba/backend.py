@@ -2,10 +2,13 @@
 
 Compiling lays the graph's nodes out in order and cuts it into *segments*: maximal
 runs of nodes that lower in numba's nopython mode. Each segment becomes one jitted
-function calling one generated function per node (fused loops, BLAS calls, views), so
-a graph that lowers completely is a single dispatch. A node that cannot lower runs
-between segments as a Python step with the numpy backend's kernel, and compiling
-says so with a `SegmentWarning`.
+function with every node's generated code (fused loops, BLAS calls, views) inlined in
+its source, so a graph that lowers completely is a single dispatch and numba compiles
+one function for it. A node that cannot lower runs between segments as a Python step
+with the numpy backend's kernel, and compiling says so with a `SegmentWarning`.
+
+A segment with loops worth threads has two variants, serial and threaded; the serial
+one is compiled here and the threaded one when a call needs it (`croton_numba.tiers`).
 
 The generated module has no closures and no dynamic globals: constants are passed in
 as arguments, so the module's text determines its machine code, and both are cached

@@ -5,7 +5,8 @@ nest over it, reading each input with the static broadcasting pattern of its typ
 (an axis of static length 1 is read at index 0). Contiguous inputs of the output's
 shape take a flat loop instead. A reduction runs one loop nest over its input (or
 over the broadcast inputs of its prologue) in memory order, accumulating into the
-output; trailing reduced axes accumulate in a local, which LLVM vectorizes.
+output; trailing reduced axes accumulate in locals (see `_buffered_reduction` and
+`_extreme_in_lanes` for how they are kept fast).
 
 Large loops run on several threads (``prange``), small ones serially; the threshold
 is ``croton.config.numba_parallel_threshold`` elements.
