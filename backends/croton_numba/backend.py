@@ -238,7 +238,10 @@ class NumbaBackend(Backend):
                 continue
             name = f"segment{len(shown)}"
             pairs = [functions[p] for p in step.positions]
-            tracked = [p for p, (a, b) in zip(step.positions, pairs) if a != b]
+            half = _HalfViews.needed(step)
+            # (a segment passing float16 arrays keeps its serial variant: the tiers
+            # replace the kernel the program calls, and this one wraps it)
+            tracked = [] if half else [p for p, (a, b) in zip(step.positions, pairs) if a != b]
             path, digest, source = module(
                 _segment_source(name, step, [a for a, _ in pairs], tracked)
             )
@@ -255,6 +258,8 @@ class NumbaBackend(Backend):
                     len(step.outputs),
                 )
                 tiers.append((len(steps), step.kernel))
+            if half:
+                step.kernel = _HalfViews(step.kernel, step)
             steps.append(step)
         program = Program(
             fgraph.inputs, fgraph.outputs, [s.node for s in steps], [s.kernel for s in steps]
@@ -329,6 +334,35 @@ def _import_generated(path, digest):
     except Exception:
         cache.forget_machine_code(path, digest)
         return cache.load_module(path, digest)
+
+
+class _HalfViews:
+    """Calls a segment with its float16 arrays viewed as their bits (numba has no half
+    type), and views its float16 results back."""
+
+    def __init__(self, kernel, segment):
+        self.kernel = kernel
+        self.inputs = [i for i, v in enumerate(segment.inputs) if v.dtype == "float16"]
+        self.outputs = [i for i, v in enumerate(segment.outputs) if v.dtype == "float16"]
+        self.single = len(segment.outputs) == 1
+
+    @staticmethod
+    def needed(segment) -> bool:
+        return any(v.dtype == "float16" for v in segment.inputs + segment.outputs)
+
+    def __call__(self, *args):
+        import numpy as np
+
+        args = list(args)
+        for i in self.inputs:
+            args[i] = np.asarray(args[i]).view(np.uint16)
+        results = self.kernel(*args)
+        if self.single:
+            return results.view(np.float16) if self.outputs else results
+        results = list(results)
+        for i in self.outputs:
+            results[i] = results[i].view(np.float16)
+        return tuple(results)
 
 
 class _Step:
@@ -441,7 +475,10 @@ def _inlined(source: str, prefix: str, arguments: list[str], targets: list[str])
     own inlining of every node took a sixth of a segment's compile time. A kernel that
     returns anywhere but at its end stays a function.
     """
-    (function,) = ast.parse(source).body
+    definitions = ast.parse(source).body
+    if len(definitions) != 1:
+        return None  # (a kernel with helper functions of its own)
+    (function,) = definitions
     returns = [n for n in ast.walk(function) if isinstance(n, ast.Return)]
     if len(returns) != 1 or function.body[-1] is not returns[0]:
         return None

@@ -119,9 +119,19 @@ def _shape_code(inputs, ndim: int, names: list[str]) -> tuple[list[str], list[st
 
 def _read(name: str, var, indices: list[str]) -> str:
     if var.ndim == 0:
-        return f"{name}[()]"
+        return _value(f"{name}[()]", var.dtype)
     index = ", ".join("0" if var.type.shape[d] == 1 else indices[d] for d in range(var.ndim))
-    return f"{name}[{index}]"
+    return _value(f"{name}[{index}]", var.dtype)
+
+
+def _value(element: str, dtype: str) -> str:
+    """The value of an array element read as ``element`` (float16 arrays hold bits)."""
+    return f"_half_to_float({element})" if dtype == "float16" else element
+
+
+def _stored(value: str, dtype: str) -> str:
+    """What an array of ``dtype`` stores for ``value``."""
+    return f"_float_to_half({value})" if dtype == "float16" else value
 
 
 def elemwise_function(
@@ -146,7 +156,7 @@ def elemwise_function(
     if ndim == 0:
         reads = [_read(a, v, []) for a, v in zip(args, inputs)]
         statements, result = element_body(op, inputs, out.dtype, mathlib, reads)
-        body += statements + [f"out[()] = {result}", "return out"]
+        body += statements + [f"out[()] = {_stored(result, out.dtype)}", "return out"]
         lines[0] = decorator(False, fastmath=True)
         return "\n".join(lines + _indent(body, 1)) + "\n"
     size = " * ".join(f"n{d}" for d in range(ndim))
@@ -154,7 +164,7 @@ def elemwise_function(
     full = [
         all(v.type.shape[d] != 1 or out.type.shape[d] == 1 for d in range(ndim)) for v in inputs
     ]
-    flat_reads = [f"f{k}[i]" for k in range(len(inputs))]
+    flat_reads = [_value(f"f{k}[i]", v.dtype) for k, v in enumerate(inputs)]
     flat_statements, flat_result = element_body(op, inputs, out.dtype, mathlib, flat_reads)
     indices = [f"i{d}" for d in range(ndim)]
     nested_reads = [_read(a, v, indices) for a, v in zip(args, inputs)]
@@ -164,7 +174,7 @@ def elemwise_function(
         loop_lines = ["fo = out.reshape(size)"]
         loop_lines += [f"f{k} = {a}.ravel()" for k, a in enumerate(args)]
         loop_lines.append(f"for i in {loop}(size):")
-        loop_lines += _indent(flat_statements + [f"fo[i] = {flat_result}"], 1)
+        loop_lines += _indent(flat_statements + [f"fo[i] = {_stored(flat_result, out.dtype)}"], 1)
         return loop_lines
 
     def nested_loop(loop: str) -> list[str]:
@@ -173,7 +183,9 @@ def elemwise_function(
             kind = loop if d == 0 else "range"
             loop_lines += _indent([f"for i{d} in {kind}(n{d}):"], d)
         loop_lines += _indent(
-            nested_statements + [f"out[{', '.join(indices)}] = {nested_result}"], ndim
+            nested_statements
+            + [f"out[{', '.join(indices)}] = {_stored(nested_result, out.dtype)}"],
+            ndim,
         )
         return loop_lines
 

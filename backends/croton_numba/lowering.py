@@ -22,7 +22,7 @@ from croton.ops.reduce import Argmax, Reduce
 from croton.ops.shape import Alloc, ARange, Eye, Join, Repeat, Reshape, Shape, SpecifyShape, Split
 from croton.ops.subtensor import IncSubtensor, Subtensor
 from croton_numba.loops import decorator, elemwise_function, reduce_function, threaded
-from croton_numba.scalar_code import numba_dtype
+from croton_numba.scalar_code import literal, numba_dtype
 
 
 class NotLowerable(Exception):
@@ -45,23 +45,24 @@ def _as_array(expression: str, dtype: str) -> str:
     return f"_scalar_array({expression}, {numba_dtype(dtype)})"
 
 
-def _check_dtypes(node, programs=(), complex_ok: bool = False) -> None:
+def _check_dtypes(node, programs=(), complex_ok: bool = False, half_ok: bool = False) -> None:
     """Raise `NotLowerable` for dtypes the generated code does not handle.
 
-    numba has no half-precision type; complex numbers only where ``complex_ok``.
+    Half precision (computed in single precision on float16 bits) only where
+    ``half_ok``; complex numbers only where ``complex_ok``.
     """
     dtypes = {v.dtype for v in node.inputs + node.outputs}
     for program in programs:
         dtypes |= {step[2] for step in program}
     for dtype in sorted(dtypes):
-        if dtype == "float16" or (dtype.startswith("complex") and not complex_ok):
+        if (dtype == "float16" and not half_ok) or (dtype.startswith("complex") and not complex_ok):
             raise NotLowerable(f"{dtype} arithmetic (numba has no fused loops for it)")
 
 
 @lowers(Elemwise)
 def _elemwise(op, node, name, context):
     programs = [op.scalar_op.program] if hasattr(op.scalar_op, "program") else []
-    _check_dtypes(node, programs, complex_ok=True)
+    _check_dtypes(node, programs, complex_ok=True, half_ok=True)
     return elemwise_function(
         name, op, node, context.mathlib, context.threshold, reuse=context.reuse.get(node)
     )
@@ -400,6 +401,7 @@ def _join(op, node, name, context):
 
 @lowers(ARange)
 def _arange(op, node, name, context):
+    _check_dtypes(node)
     dtype = numba_dtype(op.dtype)
     body = [f"return np.arange(start[()], stop[()], step[()]).astype({dtype})"]
     return _function(name, ["start", "stop", "step"], body)
@@ -407,6 +409,7 @@ def _arange(op, node, name, context):
 
 @lowers(Eye)
 def _eye(op, node, name, context):
+    _check_dtypes(node)
     dtype = numba_dtype(op.dtype)
     body = [
         f"out = np.zeros((max(n[()], 0), max(m[()], 0)), dtype={dtype})",
@@ -581,6 +584,10 @@ def _incsubtensor(op, node, name, context):
     assignment, advanced ones by `_scatter`."""
     x, y = node.inputs[:2]
     operator = "=" if op.set_instead_of_inc else "+="
+    if not op.set_instead_of_inc:
+        _check_dtypes(node, complex_ok=True)  # (adding float16 bits would be wrong)
+    elif x.dtype != y.dtype:
+        _check_dtypes(node, complex_ok=True)  # (a value converted to float16 bits)
     basic = _basic_index(op.spec, 0)
     body = ["out = x.copy()"]
     if basic is not None:
@@ -697,4 +704,92 @@ def _repeat(op, node, name, context):
 
 @lowers(Map)
 def _map(op, node, name, context):
-    raise NotLowerable("Map loops run their inner graph from Python")
+    """A loop calling the inner graph, compiled as one more jitted function, at every
+    index; the first step gives the results' shapes (the others must match)."""
+    inner = f"{name}_inner"
+    functions, call = _inner_graph(op, inner, context)
+    outputs = op.inner_outputs
+    arguments = ["n_steps"] + [f"a{k}" for k in range(1, len(node.inputs))]
+    invariants = "".join(f", {a}" for a in arguments[1:])
+    body = ["n = n_steps[()]", "if n <= 0:"]
+    for k, (out, inner_out) in enumerate(zip(node.outputs, outputs)):
+        lengths = "".join(f"{0 if s is None else s}, " for s in inner_out.type.shape)
+        body.append(f"    out{k} = np.empty((0, {lengths}), dtype={numba_dtype(out.dtype)})")
+    body += ["else:", f"    first = {call('_scalar_array(0, np.int64)', invariants)}"]
+    for k, (out, inner_out) in enumerate(zip(node.outputs, outputs)):
+        element = "[()]" if inner_out.ndim == 0 else ""
+        body += [
+            f"    out{k} = np.empty((n,) + first[{k}].shape, dtype={numba_dtype(out.dtype)})",
+            f"    out{k}[0] = first[{k}]{element}",
+        ]
+    body += [
+        "    for i in range(1, n):",
+        f"        step = {call('_scalar_array(i, np.int64)', invariants)}",
+    ]
+    for k, inner_out in enumerate(outputs):
+        element = "[()]" if inner_out.ndim == 0 else ""
+        body += [
+            f"        if step[{k}].shape != first[{k}].shape:",
+            "            raise ValueError('Map: the steps give results of different shapes')",
+            f"        out{k}[i] = step[{k}]{element}",
+        ]
+    results = ", ".join(f"out{k}" for k in range(len(outputs)))
+    body.append(f"return ({results},)" if len(outputs) > 1 else f"return {results}")
+    return _function(name, arguments, body) + "\n\n" + functions
+
+
+def _inner_graph(op, name: str, context):
+    """The source of ``name(index, *invariants)``, a jitted function running a Map's inner
+    graph (its nodes lowered by these rules, constants written into the source), and a
+    function making the source of a call to it."""
+    from croton.graph.basic import Constant
+    from croton.graph.traversal import toposort
+
+    names = {var: f"v{k}" for k, var in enumerate(op.inner_inputs)}
+    functions, lines = [], []
+    serial = type(context)(context.mathlib, None, {})
+    for j, node in enumerate(toposort(op.inner_outputs, stop_at=op.inner_inputs)):
+        for var in node.inputs:
+            if var not in names:
+                if not isinstance(var, Constant):
+                    raise NotLowerable("a Map whose inner graph reads a variable it is not given")
+                names[var] = f"c{len(names)}"
+                lines.append(f"{names[var]} = {_constant_source(var)}")
+        rule = registry.lookup(node.op)
+        if rule is None:
+            raise NotLowerable(f"a Map whose inner graph has {node.op}")
+        functions.append(rule(node.op, node, f"{name}_{j}", serial))
+        for out in node.outputs:
+            names[out] = f"v{len(names)}"
+        targets = ", ".join(names[out] for out in node.outputs)
+        lines.append(f"{targets} = {name}_{j}({', '.join(names[v] for v in node.inputs)})")
+    for var in op.inner_outputs:
+        if var not in names:
+            names[var] = f"c{len(names)}"
+            lines.append(f"{names[var]} = {_constant_source(var)}")
+    lines.append(f"return ({', '.join(names[v] for v in op.inner_outputs)},)")
+    parameters = ", ".join(names[v] for v in op.inner_inputs)
+    source = "\n".join(
+        ["@numba.njit(error_model='numpy')", f"def {name}({parameters}):"]
+        + ["    " + line for line in lines]
+    )
+    return "\n\n".join(functions + [source]) + "\n", lambda index, rest: f"{name}({index}{rest})"
+
+
+def _constant_source(var) -> str:
+    """A small constant as source (an array built from its values)."""
+    import numpy as np
+
+    data = np.asarray(var.data)
+    if data.size > 64:
+        raise NotLowerable("a Map whose inner graph holds a large constant")
+    if data.dtype == np.float16:
+        data = data.view(np.uint16)  # (float16 arrays hold their bits)
+    dtype = numba_dtype(var.dtype)
+    shape = "".join(f"{n}, " for n in data.shape)
+    if data.size == 0:
+        return f"np.empty(({shape}), dtype={dtype})"
+    if data.ndim == 0:
+        return _as_array(literal(data.item(), data.dtype.name), var.dtype)
+    values = ", ".join(literal(v, data.dtype.name) for v in data.ravel().tolist())
+    return f"np.array([{values}], dtype={dtype}).reshape(({shape}))"

@@ -6,6 +6,8 @@ not overflow. Complex numbers order lexicographically (real part first) and divi
 by NumPy's algorithm, so that infinities and nan come out as NumPy's do.
 """
 
+import math
+
 import numba
 import numpy as np
 
@@ -25,7 +27,13 @@ __all__ = [
     "_csinh",
     "_ctanh",
     "_csign",
+    "_float_to_half",
     "_floor_divide",
+    "_half_to_float",
+    "_half_value",
+    "_maximum_first",
+    "_minimum_first",
+    "_clip_first",
     "_maximum",
     "_minimum",
     "_power",
@@ -262,3 +270,71 @@ def _carccosh(z):
     if z.imag == 0 and np.isinf(z.real):
         return complex(np.inf, np.copysign(0.0 if z.real > 0 else np.pi, z.imag))
     return np.arccosh(z)
+
+
+# Half precision: numba has no float16 type, so float16 arrays are passed as their bits
+# (uint16) and their values computed as float32 rounded to half precision after every
+# operation, as NumPy's float16 loops do.
+
+
+@numba.njit(cache=True)
+def _half_value(x):
+    """``x`` rounded to the nearest float16 value (ties to even), as a float32."""
+    v = np.float64(x)
+    if v != v or v == 0 or np.isinf(v):
+        return np.float32(v)
+    a = abs(v)
+    if a >= 65520.0:  # past the largest half (65504) by half a step: infinity
+        return np.float32(np.copysign(np.inf, v))
+    if a < 6.103515625e-05:  # subnormal halves: multiples of 2**-24
+        step = 5.960464477539063e-08
+    else:
+        exponent = math.frexp(a)[1]  # a = m * 2**exponent, 0.5 <= m < 1
+        step = math.ldexp(1.0, exponent - 11)
+    return np.float32(np.copysign(np.rint(a / step) * step, v))
+
+
+@numba.njit(cache=True)
+def _half_to_float(bits):
+    """The float32 value of a float16 given by its bits."""
+    h = np.int64(bits)
+    sign = -1.0 if h & 0x8000 else 1.0
+    exponent = (h >> 10) & 0x1F
+    mantissa = h & 0x3FF
+    if exponent == 0:
+        return np.float32(sign * mantissa * 5.960464477539063e-08)
+    if exponent == 31:
+        return np.float32(sign * np.inf if mantissa == 0 else np.nan)
+    return np.float32(sign * math.ldexp(1024.0 + mantissa, exponent - 25))
+
+
+@numba.njit(cache=True)
+def _float_to_half(x):
+    """The bits of the float16 nearest to ``x``."""
+    v = np.float64(_half_value(x))
+    if v != v:
+        return np.uint16(0x7E00)
+    sign = 0x8000 if np.copysign(1.0, v) < 0 else 0
+    a = abs(v)
+    if np.isinf(a):
+        return np.uint16(sign | 0x7C00)
+    if a < 6.103515625e-05:
+        return np.uint16(sign | np.int64(a / 5.960464477539063e-08))
+    m, exponent = math.frexp(a)
+    return np.uint16(sign | ((exponent + 14) << 10) | (np.int64(m * 2048.0) - 1024))
+
+
+@numba.njit(cache=True)
+def _minimum_first(a, b):
+    # numpy.minimum on float16: nan wins, and a tie gives the first argument
+    return a if (a <= b or a != a) else b
+
+
+@numba.njit(cache=True)
+def _maximum_first(a, b):
+    return a if (a >= b or a != a) else b
+
+
+@numba.njit(cache=True)
+def _clip_first(x, lo, hi):
+    return _minimum_first(_maximum_first(x, lo), hi)

@@ -113,6 +113,14 @@ _KIND_OVERRIDES = {
     ("arccosh", "c"): "_carccosh({0})",
 }
 
+#: per-dtype overrides: (op name, dtype) -> template (NumPy's float16 loops break ties
+#: between 0.0 and -0.0 the other way round)
+_DTYPE_OVERRIDES = {
+    ("minimum", "float16"): "_minimum_first({0}, {1})",
+    ("maximum", "float16"): "_maximum_first({0}, {1})",
+    ("clip", "float16"): "_clip_first({0}, {1}, {2})",
+}
+
 #: ops that call a `croton_numba.mathlib` function for float32/float64 arguments
 MATHLIB_OPS = (
     "exp", "expm1", "log", "log1p", "log2", "log10", "exp2", "sin", "cos", "tanh",
@@ -121,13 +129,21 @@ MATHLIB_OPS = (
 
 
 def numba_dtype(dtype: str) -> str:
-    """The source naming ``dtype`` in generated code (``np.float32``, ``np.bool_``)."""
+    """The source naming ``dtype``'s storage in generated code (``np.float32``, ``np.bool_``).
+
+    numba has no half-precision type: float16 arrays enter jitted code as their bits
+    (``np.uint16``), and float16 values are float32 values rounded to half precision.
+    """
+    if dtype == "float16":
+        return "np.uint16"
     return "np.bool_" if dtype == "bool" else f"np.{np.dtype(dtype).name}"
 
 
 def literal(value, dtype: str) -> str:
     """Source for a scalar constant of ``dtype`` (nan and infinities included)."""
     kind = np.dtype(dtype).kind
+    if dtype == "float16":
+        return f"np.float32({_float(float(np.float16(value)))})"
     if kind == "b":
         return "True" if bool(value) else "False"
     if kind in "iu":
@@ -157,11 +173,14 @@ def scalar_expression(name: str, args: list[str], in_dtypes, out_dtype: str, mat
     # the arguments already hold values of in_dtypes (the caller converted them)
     compute = in_dtypes[-1]
     kind = np.dtype(compute).kind
-    function = mathlib.get((name, compute))
+    # half precision computes in single precision, as NumPy's float16 loops do
+    function = mathlib.get((name, "float32" if compute == "float16" else compute))
     if function is not None:
         expression = f"{function}({', '.join(args)})"
     else:
-        template = _KIND_OVERRIDES.get((name, kind), TEMPLATES[name])
+        template = _DTYPE_OVERRIDES.get(
+            (name, compute), _KIND_OVERRIDES.get((name, kind), TEMPLATES[name])
+        )
         expression = template.format(*args)
     return _convert(expression, None, out_dtype)
 
@@ -169,6 +188,8 @@ def scalar_expression(name: str, args: list[str], in_dtypes, out_dtype: str, mat
 def _convert(expression: str, have: str | None, want: str) -> str:
     if have == want:
         return expression
+    if want == "float16":
+        return f"_half_value({expression})"
     if want == "bool":
         return f"({expression} != 0)"
     if np.dtype(want).kind == "u" and have is not None and np.dtype(have).kind == "f":

@@ -321,3 +321,50 @@ def test_advanced_indexing_runs_jitted_and_matches_numpy():
     np.testing.assert_array_equal(h(data), np.where(data > 0.5, 0.0, data))
     with pytest.raises(IndexError, match="out of bounds"):
         croton.function([x, i], x[i], backend="numba")(data, np.array([9]))
+
+
+def test_float16_runs_jitted_with_numpys_rounding():
+    x = T.TensorType("float16", shape=(None, None))("x")
+    y = T.TensorType("float16", shape=(None,))("y")
+    rng = np.random.default_rng(9)
+    a = (rng.normal(size=(4, 5)) * 3).astype(np.float16)
+    b = rng.normal(size=5).astype(np.float16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SegmentWarning)  # no Python steps
+        f = croton.function(
+            [x, y],
+            [T.exp(x) * y + 1, x.T, T.cast(x, "float32") / 3, T.minimum(x, y), x[:, 1] - y[1]],
+            backend="numba",
+        )
+    got = f(a, b)
+    with np.errstate(all="ignore"):
+        want = [
+            np.exp(a) * b + np.float16(1),
+            a.T,
+            a.astype(np.float32) / 3,
+            np.minimum(a, b),
+            a[:, 1] - b[1],
+        ]
+    for value, expected in zip(got, want):
+        assert value.dtype == expected.dtype
+        np.testing.assert_allclose(value.astype(np.float64), expected, rtol=1e-3)
+    # every half value survives the round trip through the jitted code
+    every = np.arange(65536, dtype=np.uint16).view(np.float16)
+    same = croton.function([y], y * np.float16(1), backend="numba")(every)
+    np.testing.assert_array_equal(
+        same.view(np.uint16)[~np.isnan(every)], every.view(np.uint16)[~np.isnan(every)]
+    )
+
+
+def test_jacobian_and_hessian_loops_run_jitted():
+    x = T.dvector("x")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SegmentWarning)  # the Map loop is compiled too
+        jacobian = croton.function([x], T.jacobian(T.exp(x) * x.sum() + 2.5, x), backend="numba")
+        hessian = croton.function([x], T.hessian((x**3).sum(), x), backend="numba")
+    a = np.array([0.1, -0.3, 0.7])
+    np.testing.assert_allclose(
+        jacobian(a), np.diag(np.exp(a) * a.sum()) + np.exp(a)[:, None], rtol=1e-12
+    )
+    np.testing.assert_allclose(hessian(a), np.diag(6 * a), rtol=1e-12)
+    assert jacobian(np.zeros(0)).shape == (0, 0)
