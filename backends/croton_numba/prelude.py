@@ -143,21 +143,23 @@ def _cge(a, b):
 
 
 @numba.njit(cache=True)
-def _cminimum(a, b):
+def _cpick(a, b, take_a):
+    # minimum/maximum of complex numbers: a nan wins, else the one the order picks
     if a != a:
         return a
     if b != b:
         return b
-    return a if _clt(a, b) else b
+    return a if take_a else b
+
+
+@numba.njit(cache=True)
+def _cminimum(a, b):
+    return _cpick(a, b, _clt(a, b))
 
 
 @numba.njit(cache=True)
 def _cmaximum(a, b):
-    if a != a:
-        return a
-    if b != b:
-        return b
-    return a if _cgt(a, b) else b
+    return _cpick(a, b, _cgt(a, b))
 
 
 @numba.njit(cache=True)
