@@ -793,3 +793,6 @@ def _constant_source(var) -> str:
         return _as_array(literal(data.item(), data.dtype.name), var.dtype)
     values = ", ".join(literal(v, data.dtype.name) for v in data.ravel().tolist())
     return f"np.array([{values}], dtype={dtype}).reshape(({shape}))"
+
+
+from croton_numba import scan  # noqa: E402,F401  (registers its rules)

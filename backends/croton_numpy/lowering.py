@@ -443,3 +443,6 @@ def _single_output(kernel, node):
     if len(node.outputs) > 1:
         return kernel
     return lambda *args: kernel(*args)[0]
+
+
+from croton_numpy import scan  # noqa: E402,F401  (registers its rules)

@@ -18,6 +18,7 @@ from croton.compile.shared import SharedVariable, shared
 from croton.config import config
 from croton.graph.basic import Apply, Constant, Op, Variable
 from croton.printing import debugprint, pp
+from croton.scan import scan
 
 __version__ = "0.1.0"
 
@@ -37,6 +38,7 @@ __all__ = [
     "gradient",
     "pp",
     "printing",
+    "scan",
     "shared",
     "tensor",
 ]

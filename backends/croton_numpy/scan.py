@@ -1,0 +1,84 @@
+"""The numpy backend's `Scan` rule: a Python loop over the compiled inner graph."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from croton.ops.scan import Scan
+from croton_numpy.lowering import _single_output, lowers
+
+
+@lowers(Scan)
+def _scan(op, node):
+    from croton.graph.fgraph import FunctionGraph
+    from croton_numpy.backend import NumpyBackend
+
+    step = NumpyBackend.shared().compile(FunctionGraph(op.inner_inputs, op.inner_outputs))
+    n_sequences, n_states = op.n_sequences, op.n_states
+    lengths = op.state_lengths
+    taps = op.state_taps
+    keeps = op.state_keeps
+    dtypes = [np.dtype(o.type.dtype) for o in node.outputs]
+    mapped_rows = [
+        tuple(0 if s is None else s for s in o.type.shape) for o in op.inner_outputs[n_states:]
+    ]
+    label = f"scan {op.name!r}" if op.name else "scan"
+
+    def kernel(n_steps, *values):
+        n = int(n_steps)
+        if n < 0:
+            raise ValueError(f"{label}: the number of steps is negative ({n})")
+        sequences = values[:n_sequences]
+        buffers = values[n_sequences : n_sequences + n_states]
+        constants = values[n_sequences + n_states :]
+        for k, seq in enumerate(sequences):
+            if len(seq) < n:
+                raise ValueError(
+                    f"{label}: sequence {k} has {len(seq)} rows but the loop runs {n} steps"
+                )
+        for j, buffer in enumerate(buffers):
+            if len(buffer) < lengths[j]:
+                raise ValueError(
+                    f"{label}: state {j} needs {lengths[j]} initial values (taps {taps[j]}), "
+                    f"got {len(buffer)}"
+                )
+        # recent[j] holds the last L[j] values of state j, oldest first
+        recent = [list(buffer[: lengths[j]]) for j, buffer in enumerate(buffers)]
+        histories = [[] for _ in range(n_states)]
+        mapped = [[] for _ in op.inner_outputs[n_states:]]
+        for t in range(n):
+            args = [seq[t] for seq in sequences]
+            for j in range(n_states):
+                args += [recent[j][lengths[j] + tap] for tap in taps[j]]
+            args += constants
+            results = step(*args)
+            for j in range(n_states):
+                value = np.asarray(results[j], dtype=dtypes[j])
+                if value.shape != np.shape(recent[j][-1]):
+                    raise ValueError(
+                        f"{label}: state {j} changed shape from {np.shape(recent[j][-1])} to "
+                        f"{value.shape} at step {t}; a step must return states of their "
+                        "initial shape"
+                    )
+                recent[j] = recent[j][1:] + [value]
+                if keeps[j] == "history":
+                    histories[j].append(value)
+            for m, value in enumerate(results[n_states:]):
+                mapped[m].append(value)
+        outputs = []
+        for j in range(n_states):
+            if keeps[j] == "last":
+                outputs.append(np.stack(recent[j]).astype(dtypes[j], copy=False))
+            elif histories[j]:
+                outputs.append(np.stack(histories[j]).astype(dtypes[j], copy=False))
+            else:
+                outputs.append(np.zeros((0, *np.shape(buffers[j])[1:]), dtype=dtypes[j]))
+        for m, rows in enumerate(mapped):
+            dtype = dtypes[n_states + m]
+            if rows:
+                outputs.append(np.stack(rows).astype(dtype, copy=False))
+            else:
+                outputs.append(np.zeros((0, *mapped_rows[m]), dtype=dtype))
+        return tuple(outputs)
+
+    return _single_output(kernel, node)
