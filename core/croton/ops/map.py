@@ -54,9 +54,53 @@ class Map(Op):
         ]
 
     def L_op(self, inputs, outputs, output_grads):
-        raise NotImplementedError(
-            "differentiating a jacobian (a Map loop) needs croton.scan, which is not available yet"
+        """The sum over steps of each step's vector-Jacobian product, as a `Scan`.
+
+        The loop runs over the step index and the rows of the output gradients; each
+        invariant's gradient accumulates in a loop state, so the result is itself
+        differentiable (a hessian of something holding a jacobian works).
+        """
+        from croton.autodiff import grad
+        from croton.ops.scan import apply_scan, clone_inner
+        from croton.tensor.shape import arange, zeros_like
+
+        n_steps, invariants = inputs[0], inputs[1:]
+        placeholders = [v.type() for v in self.inner_inputs]
+        inner_outputs = clone_inner(self.inner_inputs, self.inner_outputs, placeholders)
+        sequences = [(arange(n_steps, dtype="int64"), placeholders[0])]
+        seeds = {}
+        for out, g in zip(inner_outputs, output_grads, strict=True):
+            if out.dtype.startswith(("float", "complex")):
+                row = g[0].type()
+                sequences.append((g, row))
+                seeds[out] = row if out not in seeds else seeds[out] + row
+        wrt = [p for p in placeholders[1:] if p.dtype.startswith(("float", "complex"))]
+        if not seeds or not wrt:
+            return [None] * len(inputs)
+        vjps = dict(
+            zip(map(id, wrt), grad(None, wrt, disconnected_inputs="ignore", known_grads=seeds))
         )
+        states, owners = [], []
+        for i, (outer, p) in enumerate(zip(invariants, placeholders[1:], strict=True)):
+            if id(p) not in vjps:
+                continue
+            total = p.type()
+            states.append(
+                {
+                    "initial": zeros_like(outer)[None],
+                    "taps": [-1],
+                    "inner": {-1: total},
+                    "output": (total + vjps[id(p)]).astype(total.dtype),
+                    "keep": "last",
+                }
+            )
+            owners.append(i)
+        constants = list(zip(invariants, placeholders[1:], strict=True))
+        finals = apply_scan(n_steps, sequences, states, [], constants, name="Map gradient")
+        grads = [None] * len(inputs)
+        for i, final in zip(owners, finals, strict=True):
+            grads[1 + i] = final[0]
+        return grads
 
 
 def map_over_index(index, n_steps, outputs):
