@@ -796,3 +796,6 @@ def _constant_source(var) -> str:
 
 
 from croton_numba import scan  # noqa: E402,F401  (registers its rules)
+
+
+from croton_numba import ifelse  # noqa: E402,F401  (registers its rules)

@@ -446,3 +446,6 @@ def _single_output(kernel, node):
 
 
 from croton_numpy import scan  # noqa: E402,F401  (registers its rules)
+
+
+from croton_numpy import ifelse  # noqa: E402,F401  (registers its rules)

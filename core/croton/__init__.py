@@ -10,7 +10,7 @@ array(6.)
 
 from __future__ import annotations
 
-from croton import gradient, printing, tensor
+from croton import gradient, ifelse, printing, tensor
 from croton.autodiff import grad
 from croton.compile.function import Function, function
 from croton.compile.io import In, Out
@@ -36,6 +36,7 @@ __all__ = [
     "function",
     "grad",
     "gradient",
+    "ifelse",
     "pp",
     "printing",
     "scan",

@@ -7,10 +7,14 @@ Passes run in this order (``mode="FAST_RUN"``):
 3. ``stabilize``: numerically stable forms (log1p, softplus, logsoftmax, ...);
 4. ``specialize``: cheaper forms (sqr, sqrt, dot, gemm);
 5. ``fuse``: elementwise chains, and their reductions, into single loops;
-6. the backend's own passes, then ``merge`` again.
+6. the backend's own passes, ``lazy_ifelse`` (each ifelse takes in the nodes only one
+   of its branches needs), then ``merge`` again.
 
-``FAST_COMPILE`` runs only merging and the cheap canonicalisations; ``NONE`` runs
-nothing. Statistics go to ``fgraph.rewrite_stats``; ``croton.function(...,
+``ifelse_simplify`` (constant conditions, identical branches) runs after the first
+``canonicalize``. ``FAST_COMPILE`` runs only merging, the cheap canonicalisations and
+the ifelse passes; ``NONE`` runs only ``lazy_ifelse``, which is part of what ifelse
+means rather than an optimisation (the ifelse passes run only on graphs that hold an
+ifelse). Statistics go to ``fgraph.rewrite_stats``; ``croton.function(...,
 profile=True)`` or ``croton.config.print_rewrites`` prints them.
 """
 
@@ -43,23 +47,24 @@ __all__ = [
 
 def passes_for(mode: str, backend=None) -> list:
     """The passes ``mode`` runs, in order."""
-    from croton.rewrite import canonicalize, fuse, specialize, stabilize
+    from croton.rewrite import canonicalize, fuse, ifelse, specialize, stabilize
     from croton.rewrite.merge import merge_pass
 
     if mode == "NONE":
-        return []
+        return [ifelse.lazy_pass]  # laziness is what ifelse means, not an optimisation
     if mode == "FAST_COMPILE":
-        return [merge_pass, canonicalize.cheap_pass]
+        return [merge_pass, canonicalize.cheap_pass, ifelse.simplify_pass, ifelse.lazy_pass]
     passes = [
         merge_pass,
         canonicalize.canonicalize_pass,
+        ifelse.simplify_pass,
         stabilize.stabilize_pass,
         canonicalize.canonicalize_pass,
     ]
     passes += [specialize.specialize_pass, fuse.fuse_pass]
     if backend is not None:
         passes += list(backend.rewrite_passes())
-    passes.append(merge_pass)
+    passes += [ifelse.lazy_pass, merge_pass]
     return passes
 
 

@@ -809,6 +809,9 @@ def _crossentropy_softmax(x, targets):
 def all_cases() -> list[Case]:
     """Every case of the catalogue, in a stable order."""
     cases = _elemwise_cases() + _reduce_cases() + _other_cases()
+    from croton.testing.cases_ifelse import ifelse_cases  # (it imports this module)
+
+    cases += ifelse_cases()
     duplicated = {i for i, n in Counter(c.id for c in cases).items() if n > 1}
     if duplicated:
         raise AssertionError(f"conformance case ids are not unique: {sorted(duplicated)}")
