@@ -48,6 +48,7 @@ __all__ = [
 def passes_for(mode: str, backend=None) -> list:
     """The passes ``mode`` runs, in order."""
     from croton.rewrite import canonicalize, fuse, ifelse, specialize, stabilize
+    from croton.rewrite import scan as scan_rewrites
     from croton.rewrite.merge import merge_pass
 
     if mode == "NONE":
@@ -56,12 +57,13 @@ def passes_for(mode: str, backend=None) -> list:
         return [merge_pass, canonicalize.cheap_pass, ifelse.simplify_pass, ifelse.lazy_pass]
     passes = [
         merge_pass,
+        scan_rewrites.loop_pass,
         canonicalize.canonicalize_pass,
         ifelse.simplify_pass,
         stabilize.stabilize_pass,
         canonicalize.canonicalize_pass,
     ]
-    passes += [specialize.specialize_pass, fuse.fuse_pass]
+    passes += [specialize.specialize_pass, fuse.fuse_pass, scan_rewrites.inner_pass]
     if backend is not None:
         passes += list(backend.rewrite_passes())
     passes += [ifelse.lazy_pass, merge_pass]
