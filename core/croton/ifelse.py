@@ -34,7 +34,7 @@ def ifelse(
     else_branch
         As many tensors as ``then_branch``, returned when the condition is false. Each
         must have the dtype and number of dimensions of its ``then_branch`` counterpart;
-        their lengths may differ. A Python number or list on one side takes the other
+        their lengths may differ. A Python number or numpy array on one side takes the other
         side's dtype when the conversion is exact.
     name
         A name for the operation, shown when printing graphs.

@@ -1,0 +1,61 @@
+"""`IfElse` on the jax backend: ``lax.cond`` inside the jitted function, checks of the
+untaken branch ignored, an eager form for branches with barriers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import croton
+import croton.tensor as T
+from croton.ifelse import ifelse
+from croton.ops.ifelse import IfElse
+
+RNG = np.random.default_rng(13)
+X = RNG.normal(size=5)
+Y = RNG.normal(size=5)
+
+
+def test_traced_condition_is_one_jitted_function(pair):
+    a, b = T.dscalars("a", "b")
+    x, y = T.dvectors("x", "y")
+    f = pair([a, b, x, y], ifelse(T.lt(a, b), [T.exp(x), T.sum(y)], [y * 2, T.max(x)]))
+    assert IfElse in f.op_classes()
+    assert "-- eager --" not in f.jax.source()
+    f.check(np.asarray(1.0), np.asarray(2.0), X, Y)
+    f.check(np.asarray(2.0), np.asarray(1.0), X, Y)
+
+
+def test_checks_of_the_untaken_branch_do_not_fire(pair):
+    i = T.lscalar("i")
+    x = T.dvector("x")
+    f = pair([i, x], ifelse(T.lt(i, 3), x[i] * 2, x[i + 100]))
+    f.check(np.asarray(1), X)
+    f.check_raises(IndexError, np.asarray(4), X)
+
+
+def test_nested_and_gradient(pair):
+    c, d = T.bscalars("c", "d")
+    x, y = T.dvectors("x", "y")
+    out = ifelse(c, ifelse(d, T.sin(x) * y, T.cos(y)), x * y)
+    gx, gy = croton.grad(T.sum(out), [x, y])
+    f = pair([c, d, x, y], [out, gx, gy])
+    for cv in (0, 1):
+        for dv in (0, 1):
+            f.check(np.asarray(cv, "int8"), np.asarray(dv, "int8"), X, Y)
+
+
+def test_branch_with_a_barrier_runs_eagerly(pair):
+    c = T.bscalar("c")
+    x = T.dvector("x")
+    f = pair([c, x], ifelse(c, T.sum(x[x > 0]), T.sum(x)))  # a mask computed from data
+    f.check(np.asarray(1, "int8"), X)
+    f.check(np.asarray(0, "int8"), X)
+
+
+def test_branches_of_different_shapes_are_refused_clearly():
+    c = T.bscalar("c")
+    x = T.dvector("x")
+    f = croton.function([c, x], ifelse(c, x, x[1:] * 2), backend="jax")
+    with pytest.raises(TypeError, match="same shapes"):
+        f(1, X)
