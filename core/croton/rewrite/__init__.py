@@ -7,15 +7,15 @@ Passes run in this order (``mode="FAST_RUN"``):
 3. ``stabilize``: numerically stable forms (log1p, softplus, logsoftmax, ...);
 4. ``specialize``: cheaper forms (sqr, sqrt, dot, gemm);
 5. ``fuse``: elementwise chains, and their reductions, into single loops;
-6. the backend's own passes, ``lazy_ifelse`` (each ifelse takes in the nodes only one
-   of its branches needs), then ``merge`` again.
+6. the backend's own passes, then ``merge`` again.
 
 ``ifelse_simplify`` (constant conditions, identical branches) runs after the first
 ``canonicalize``. ``FAST_COMPILE`` runs only merging, the cheap canonicalisations and
-the ifelse passes; ``NONE`` runs only ``lazy_ifelse``, which is part of what ifelse
-means rather than an optimisation (the ifelse passes run only on graphs that hold an
-ifelse). Statistics go to ``fgraph.rewrite_stats``; ``croton.function(...,
-profile=True)`` or ``croton.config.print_rewrites`` prints them.
+``ifelse_simplify``; ``NONE`` runs nothing. After the passes of every mode, NONE too,
+``lazy_ifelse`` moves into each ifelse the nodes only one of its branches needs: that
+is part of what ifelse means rather than an optimisation. (The ifelse passes run only
+on graphs that hold an ifelse.) Statistics go to ``fgraph.rewrite_stats``;
+``croton.function(..., profile=True)`` or ``croton.config.print_rewrites`` prints them.
 """
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ def passes_for(mode: str, backend=None) -> list:
     from croton.rewrite.merge import merge_pass
 
     if mode == "NONE":
-        return [ifelse.lazy_pass]  # laziness is what ifelse means, not an optimisation
+        return []
     if mode == "FAST_COMPILE":
-        return [merge_pass, canonicalize.cheap_pass, ifelse.simplify_pass, ifelse.lazy_pass]
+        return [merge_pass, canonicalize.cheap_pass, ifelse.simplify_pass]
     passes = [
         merge_pass,
         scan_rewrites.loop_pass,
@@ -66,7 +66,7 @@ def passes_for(mode: str, backend=None) -> list:
     passes += [specialize.specialize_pass, fuse.fuse_pass, scan_rewrites.inner_pass]
     if backend is not None:
         passes += list(backend.rewrite_passes())
-    passes += [ifelse.lazy_pass, merge_pass]
+    passes.append(merge_pass)
     return passes
 
 
@@ -87,10 +87,12 @@ def rewrite_graph(
 ) -> RewriteStats:
     """Rewrite ``fgraph`` in place for ``mode`` and ``backend``; returns the statistics."""
     from croton.config import config
+    from croton.rewrite import ifelse
 
     stats = RewriteStats()
     for rewrite_pass in passes_for(effective_mode(mode), backend):
         rewrite_pass(fgraph, stats)
+    ifelse.lazy_pass(fgraph, stats)  # in every mode: laziness is what ifelse means
     fgraph.rewrite_stats = stats
     if profile or config.print_rewrites:
         print(stats.report())

@@ -11,8 +11,10 @@ import pytest
 
 import croton.tensor as T
 from croton.gradient import jacobian
+from croton.ifelse import ifelse
 from croton.ops.blas import Dot, Gemm, Matmul
 from croton.ops.elemwise import DimShuffle, Elemwise
+from croton.ops.ifelse import IfElse
 from croton.ops.map import Map
 from croton.ops.nnet import CrossEntropySoftmax, LogSoftmax, Softmax
 from croton.ops.reduce import Argmax, Reduce
@@ -152,6 +154,12 @@ def _map():
     return [x], jacobian(T.sin(x) * x.sum(), x), [M[1]]
 
 
+def _ifelse():
+    c = T.bscalar("c")
+    x = _matrix()
+    return [c, x], ifelse(c, T.exp(x), x * 2), [np.asarray(1, dtype="int8"), M]
+
+
 CASES = {
     Elemwise: _elemwise,
     DimShuffle: _dimshuffle,
@@ -175,6 +183,7 @@ CASES = {
     Subtensor: _subtensor,
     IncSubtensor: _incsubtensor,
     Map: _map,
+    IfElse: _ifelse,
 }
 
 

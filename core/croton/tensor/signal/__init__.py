@@ -1,1 +1,5 @@
-"""Signal processing ops (``croton.tensor.signal``); pooling arrives with the nnet work."""
+"""Signal processing with Theano's names (``croton.tensor.signal``): ``pool.pool_2d``."""
+
+from croton.tensor.signal import pool
+
+__all__ = ["pool"]
