@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import croton
 import croton.tensor as T
 from croton.gradient import jacobian
 from croton.ifelse import ifelse
@@ -18,6 +19,7 @@ from croton.ops.ifelse import IfElse
 from croton.ops.map import Map
 from croton.ops.nnet import CrossEntropySoftmax, LogSoftmax, Softmax
 from croton.ops.reduce import Argmax, Reduce
+from croton.ops.scan import Scan
 from croton.ops.shape import Alloc, ARange, Eye, Join, Repeat, Reshape, Shape, SpecifyShape, Split
 from croton.ops.subtensor import IncSubtensor, Subtensor
 from croton_numpy.lowering import registry as numpy_registry
@@ -154,6 +156,13 @@ def _map():
     return [x], jacobian(T.sin(x) * x.sum(), x), [M[1]]
 
 
+def _scan():
+    x = _matrix()
+    h0 = T.dvector("h0")
+    h = croton.scan(lambda row, h: T.tanh(row * h) + row, sequences=x, outputs_info=h0)[0]
+    return [x, h0], h, [M, M[0]]
+
+
 def _ifelse():
     c = T.bscalar("c")
     x = _matrix()
@@ -184,6 +193,7 @@ CASES = {
     IncSubtensor: _incsubtensor,
     Map: _map,
     IfElse: _ifelse,
+    Scan: _scan,
 }
 
 
