@@ -812,6 +812,9 @@ def all_cases() -> list[Case]:
     from croton.testing.cases_ifelse import ifelse_cases  # (it imports this module)
 
     cases += ifelse_cases()
+    from croton.testing.cases_scan import scan_cases
+
+    cases += scan_cases()
     duplicated = {i for i, n in Counter(c.id for c in cases).items() if n > 1}
     if duplicated:
         raise AssertionError(f"conformance case ids are not unique: {sorted(duplicated)}")
