@@ -30,8 +30,8 @@ def _pooled_length(op, axis: int, length: str) -> str:
 
 
 def _images(ndim: int) -> list[str]:
-    """Lines defining ``h``, ``w``, the window counts ``nr``, ``nc``, the number of images
-    ``b`` and the shape ``lead`` of the axes before the images (as source of a tuple)."""
+    """Lines defining the image size ``h`` by ``w`` and the number of images ``b`` (the
+    product of the axes before the last two)."""
     lead = [f"x.shape[{d}]" for d in range(ndim - 2)]
     return [
         f"h = x.shape[{ndim - 2}]",

@@ -812,6 +812,9 @@ def all_cases() -> list[Case]:
     from croton.testing.cases_ifelse import ifelse_cases  # (it imports this module)
 
     cases += ifelse_cases()
+    from croton.testing.cases_pool import pool_cases
+
+    cases += pool_cases()
     from croton.testing.cases_scan import scan_cases
 
     cases += scan_cases()
