@@ -59,3 +59,23 @@ def test_branches_of_different_shapes_are_refused_clearly():
     f = croton.function([c, x], ifelse(c, x, x[1:] * 2), backend="jax")
     with pytest.raises(TypeError, match="same shapes"):
         f(1, X)
+
+
+def test_branches_of_known_different_shapes_need_a_known_condition(pair):
+    c = T.bscalar("c")
+    a, b = T.dscalars("a", "b")
+    x = T.tensor(dtype="float64", shape=(3, 4), name="x")
+    y = T.tensor(dtype="float64", shape=(2, 2), name="y")
+    static = pair([c, x, y], ifelse(c, T.exp(x), y * 2))  # the condition is an input
+    assert "-- eager --" not in static.jax.source()
+    # (a and b become static too: the condition is computed while tracing)
+    from_inputs = pair([a, b, x, y], ifelse(T.lt(a, b), T.exp(x), y * 2))
+    assert "-- eager --" not in from_inputs.jax.source()
+    from_data = pair([x, y], ifelse(T.gt(T.sum(x), 0), T.exp(x), y * 2))
+    assert "-- eager --" in from_data.jax.source()
+    xv, yv = RNG.normal(size=(3, 4)), RNG.normal(size=(2, 2))
+    for cv in (0, 1):
+        static.check(np.asarray(cv, dtype="int8"), xv, yv)
+        from_inputs.check(np.asarray(float(cv)), np.asarray(0.5), xv, yv)
+    from_data.check(np.abs(xv), yv)
+    from_data.check(-np.abs(xv), yv)

@@ -3,9 +3,11 @@
 Each branch's inner graph is lowered like any graph and traced inside ``lax.cond``, so
 the compiled program runs only the branch the condition picks (on CPU and GPU, XLA's
 conditional executes one branch; under ``jax.vmap`` it becomes a select of both).
-Where the condition is known while tracing, only the chosen branch is traced. A branch
-whose inner graph has barriers (steps that must run outside jit) makes the whole node
-run eagerly, outside jit, on the chosen branch only.
+Where the condition is known while tracing, only the chosen branch is traced. Branches
+whose static shapes differ need the condition known while tracing: a condition that is
+an input of the function becomes static, any other makes the node run eagerly. A
+branch whose inner graph has barriers (steps that must run outside jit) makes the
+whole node run eagerly, outside jit, on the chosen branch only.
 """
 
 from __future__ import annotations
@@ -33,9 +35,22 @@ def _ifelse(op, node):
     # values an inner graph needs while tracing (a slice bound) are needed by the node
     concrete = [1 + p for p in then_plan.static_inputs]
     concrete += [1 + n_then + p for p in else_plan.static_inputs]
+    if _shapes_differ(then_graph.outputs, else_graph.outputs):
+        # lax.cond cannot choose between shapes: the condition must be known while
+        # tracing (an input: one compilation per value), or the node runs eagerly
+        concrete.insert(0, 0)
     if concrete:
         kernel = needs_concrete(kernel, concrete)
     return single_output(kernel, node)
+
+
+def _shapes_differ(then_values, else_values) -> bool:
+    """True if the branches' static shapes show that some output's lengths differ."""
+    return any(
+        t is not None and e is not None and t != e
+        for then_value, else_value in zip(then_values, else_values, strict=True)
+        for t, e in zip(then_value.type.shape, else_value.type.shape, strict=True)
+    )
 
 
 def _cast(outputs, dtypes):
