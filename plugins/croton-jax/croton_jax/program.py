@@ -279,13 +279,21 @@ class Segment:
 
 
 class Eager:
-    """One barrier step, run outside jit on concrete arrays."""
+    """One barrier step, run outside jit on concrete arrays.
+
+    A loop run here (`Map`, `Scan`) still traces its inner graph, whose run-time checks
+    report error codes: they are collected as a segment's are, and raised after the step.
+    """
 
     def __init__(self, step):
         self.step = step
+        self.checks = CheckTable()
 
     def run(self, env: dict) -> None:
-        run_steps([self.step], env)
+        with collecting(self.checks) as collector:
+            run_steps([self.step], env, collector)
+            code = collector.code()
+        self.checks.raise_for(code)
 
 
 class JaxExecutable:

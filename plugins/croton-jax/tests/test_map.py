@@ -68,3 +68,16 @@ def test_map_with_several_outputs_and_invariant_shapes(pair, steps):
     i = T.lscalar("i")
     outputs = map_over_index(i, n, [x * T.cast(i, "float64"), T.zeros((x.shape[1],)) + i, x.sum()])
     pair([x, n], outputs).check(W, np.asarray(steps))
+
+
+def test_map_whose_number_of_steps_comes_from_data_checks_indices(pair):
+    # the number of steps is not known while tracing, so the loop runs between jitted
+    # parts; the checks of its inner graph are still raised after it
+    x = T.dvector("x")
+    i = T.lscalar("i")
+    (picked,) = map_over_index(i, T.cast((x > 0).sum(), "int64"), [x[i + 2] * 2])
+    f = pair([x], picked)
+    assert "-- eager --" in f.jax.source()
+    f.check(np.array([1.0, 2.0, -3.0, -4.0]))
+    error = f.check_raises(IndexError, np.array([1.0, 2.0, 3.0, -4.0]))
+    assert "Subtensor" in str(error)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from croton.ops.scan import Scan
-from croton_jax.checks import NO_ERROR, collecting, current_collector, report_code
+from croton_jax.checks import NO_ERROR, report_code
 from croton_jax.lazy_jax import jax, jnp
 from croton_jax.lowering.common import concrete, lowers, needs_concrete, single_output
 
@@ -136,7 +136,7 @@ def _traced_scan(inner, layout: _Layout):
         code = jnp.asarray(NO_ERROR if code is None else code, dtype="int32")
         return tuple(new_windows), (histories, mapped, code)
 
-    def run(n_steps, *values):
+    def kernel(n_steps, *values):
         n = int(concrete(n_steps, "the number of scan steps"))
         sequences, buffers, constants = layout.split(values)
         layout.check(n, sequences, buffers)
@@ -156,16 +156,6 @@ def _traced_scan(inner, layout: _Layout):
         if checked[0]:
             report_code(jnp.min(codes))
         return layout.outputs(windows, histories, mapped)
-
-    def kernel(n_steps, *values):
-        if current_collector() is not None:
-            return run(n_steps, *values)
-        # run outside a croton trace (the node is a barrier): check here
-        with collecting() as collector:
-            outputs = run(n_steps, *values)
-            code = collector.code()
-        collector.table.raise_for(code)
-        return outputs
 
     return kernel
 
