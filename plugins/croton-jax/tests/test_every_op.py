@@ -18,6 +18,7 @@ from croton.ops.elemwise import DimShuffle, Elemwise
 from croton.ops.ifelse import IfElse
 from croton.ops.map import Map
 from croton.ops.nnet import CrossEntropySoftmax, LogSoftmax, Softmax
+from croton.ops.pool import AveragePoolGrad, MaxPoolGrad, MaxPoolGradGrad, Pool
 from croton.ops.reduce import Argmax, Reduce
 from croton.ops.scan import Scan
 from croton.ops.shape import Alloc, ARange, Eye, Join, Repeat, Reshape, Shape, SpecifyShape, Split
@@ -169,6 +170,22 @@ def _ifelse():
     return [c, x], ifelse(c, T.exp(x), x * 2), [np.asarray(1, dtype="int8"), M]
 
 
+def _pool_ops(grad_op=None):
+    def make():
+        x, g = T.dtensor4("x"), T.dtensor4("g")
+        geometry = {"ws": (3, 2), "stride": (2, 1), "pad": (1, 1)}
+        images = RNG.normal(size=(2, 1, 6, 5))
+        if grad_op is None:
+            return [x], Pool(**geometry, mode="average_inc_pad")(x), [images]
+        if grad_op is AveragePoolGrad:
+            pooled = RNG.normal(size=(2, 1, 3, 6))
+            return [x, g], grad_op(**geometry, mode="average_exc_pad")(x, g), [images, pooled]
+        shaped = RNG.normal(size=(2, 1, 3, 6) if grad_op is MaxPoolGrad else images.shape)
+        return [x, g], grad_op(**geometry)(x, Pool(**geometry)(x), g), [images, shaped]
+
+    return make
+
+
 CASES = {
     Elemwise: _elemwise,
     DimShuffle: _dimshuffle,
@@ -194,6 +211,10 @@ CASES = {
     Map: _map,
     IfElse: _ifelse,
     Scan: _scan,
+    Pool: _pool_ops(),
+    MaxPoolGrad: _pool_ops(MaxPoolGrad),
+    MaxPoolGradGrad: _pool_ops(MaxPoolGradGrad),
+    AveragePoolGrad: _pool_ops(AveragePoolGrad),
 }
 
 
