@@ -800,3 +800,4 @@ from croton_numba import scan  # noqa: E402,F401  (registers its rules)
 
 from croton_numba import ifelse  # noqa: E402,F401  (registers its rules)
 from croton_numba import pool  # noqa: E402,F401  (registers its rules)
+from croton_numba import conv  # noqa: E402,F401  (registers its rules)

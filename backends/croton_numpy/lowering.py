@@ -450,3 +450,4 @@ from croton_numpy import scan  # noqa: E402,F401  (registers its rules)
 
 from croton_numpy import ifelse  # noqa: E402,F401  (registers its rules)
 from croton_numpy import pool  # noqa: E402,F401  (registers its rules)
+from croton_numpy import conv  # noqa: E402,F401  (registers its rules)

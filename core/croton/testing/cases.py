@@ -818,6 +818,9 @@ def all_cases() -> list[Case]:
     from croton.testing.cases_scan import scan_cases
 
     cases += scan_cases()
+    from croton.testing.cases_conv import conv_cases
+
+    cases += conv_cases()
     duplicated = {i for i, n in Counter(c.id for c in cases).items() if n > 1}
     if duplicated:
         raise AssertionError(f"conformance case ids are not unique: {sorted(duplicated)}")

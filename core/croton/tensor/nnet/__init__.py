@@ -6,6 +6,7 @@ import numpy as np
 
 from croton.ops.nnet import LogSoftmax, Softmax
 from croton.tensor import math as tm
+from croton.tensor.nnet.conv import conv2d  # noqa: F401  (Theano's T.nnet.conv2d)
 from croton.tensor.variable import as_tensor_variable
 
 sigmoid = tm.sigmoid
