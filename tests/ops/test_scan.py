@@ -350,3 +350,27 @@ def test_execution_contract_attributes():
     ]
     assert op.outer_output_roles == [("state", 0, "history")]
     assert out.owner.inputs[-1] is w
+
+
+def test_float32_loop_stays_float32(backend):
+    x, h0 = T.fmatrix("x"), T.fvector("h0")
+    out, _ = croton.scan(lambda row, h: h * 0.5 + row, sequences=x, outputs_info=h0)
+    assert out.dtype == "float32"
+    data = np.arange(6, dtype="float32").reshape(3, 2)
+    got = _compile([x, h0], out, backend)(data, np.ones(2, dtype="float32"))
+    assert got.dtype == np.float32
+    expected, h = [], np.ones(2, dtype="float32")
+    for row in data:
+        h = h * np.float32(0.5) + row
+        expected.append(h)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_compiled_scan_pickles():
+    import pickle
+
+    x = T.vector("x")
+    out, _ = croton.scan(lambda v, acc: acc + v, sequences=x, outputs_info=T.zeros(()))
+    f = pickle.loads(pickle.dumps(_compile([x], out, "numpy")))
+    np.testing.assert_allclose(f(np.arange(4.0)), np.cumsum(np.arange(4.0)))
+
