@@ -422,9 +422,10 @@ def _eye(op, node, name, context):
     return _function(name, ["n", "m", "k"], body)
 
 
-def _basic_index(spec, first_input: int) -> tuple[list[str], list[str]] | None:
-    """The entries of a basic index (ints and slices) and its index argument names."""
-    entries, names = [], []
+def _basic_index(spec, first_input: int) -> tuple[list[str], list[str], list[str]] | None:
+    """The entries of a basic index (ints and slices) of ``x``, its index argument names,
+    and lines checking that its integers are in bounds (numba does not check)."""
+    entries, names, checks = [], [], []
 
     def bound(entry):
         if entry is None:
@@ -434,15 +435,19 @@ def _basic_index(spec, first_input: int) -> tuple[list[str], list[str]] | None:
             return f"{names[-1]}[()]"
         return str(int(entry))
 
-    for entry in spec:
+    for axis, entry in enumerate(spec):
         if entry[0] == "int":
             entries.append(bound(entry[1]))
+            checks += [
+                f"if not -x.shape[{axis}] <= {entries[-1]} < x.shape[{axis}]:",
+                f"    raise IndexError('index out of bounds for axis {axis}')",
+            ]
         elif entry[0] == "slice":
             start, stop, step = (bound(e) for e in entry[1:])
             entries.append(f"{start}:{stop}" + (f":{step}" if step else ""))
         else:
             return None
-    return entries, names
+    return entries, names, checks
 
 
 @lowers(Subtensor)
@@ -452,13 +457,13 @@ def _subtensor(op, node, name, context):
     basic = _basic_index(op.spec, 0)
     if basic is None:
         return _gather(op, node, name)
-    entries, names = basic
+    entries, names, body = basic
     out = node.outputs[0]
     expression = f"x[{', '.join(entries)},]" if entries else "x"
     if out.ndim == 0:
-        body = [f"return {_as_array(expression, out.dtype)}"]
+        body.append(f"return {_as_array(expression, out.dtype)}")
     else:
-        body = [f"return {expression}"]
+        body.append(f"return {expression}")
     return _function(name, ["x"] + names, body)
 
 
@@ -591,7 +596,8 @@ def _incsubtensor(op, node, name, context):
     basic = _basic_index(op.spec, 0)
     body = ["out = x.copy()"]
     if basic is not None:
-        entries, names = basic
+        entries, names, checks = basic
+        body = checks + body
         target = f"out[{', '.join(entries)},]" if entries else "out[...]"
         if y.ndim == 0:
             body.append(f"{target} {operator} y[()]")
@@ -738,7 +744,7 @@ def _map(op, node, name, context):
     return _function(name, arguments, body) + "\n\n" + functions
 
 
-def _inner_graph(op, name: str, context):
+def _inner_graph(op, name: str, context, what: str = "a Map"):
     """The source of ``name(index, *invariants)``, a jitted function running a Map's inner
     graph (its nodes lowered by these rules, constants written into the source), and a
     function making the source of a call to it."""
@@ -752,12 +758,12 @@ def _inner_graph(op, name: str, context):
         for var in node.inputs:
             if var not in names:
                 if not isinstance(var, Constant):
-                    raise NotLowerable("a Map whose inner graph reads a variable it is not given")
+                    raise NotLowerable(f"{what} whose inner graph reads a variable not given")
                 names[var] = f"c{len(names)}"
                 lines.append(f"{names[var]} = {_constant_source(var)}")
         rule = registry.lookup(node.op)
         if rule is None:
-            raise NotLowerable(f"a Map whose inner graph has {node.op}")
+            raise NotLowerable(f"{what} whose inner graph has {node.op}")
         functions.append(rule(node.op, node, f"{name}_{j}", serial))
         for out in node.outputs:
             names[out] = f"v{len(names)}"

@@ -1,14 +1,139 @@
-"""The numba backend's `Scan` rule: for now every scan runs as a Python step.
+"""The numba rule for `Scan`: the whole loop in jitted code, no Python per step.
 
-The loop contract a jitted version implements is the docstring of `croton.ops.scan.Scan`.
+The inner graph is compiled into one jitted function (as a `Map`'s is) and the node's
+function loops over the steps, implementing the contract in the docstring of
+`croton.ops.scan.Scan`:
+
+- a state kept as a history gets a buffer of ``L + n`` rows, its initial ``L`` values
+  then one row per step, and its output is the view of the last ``n`` rows;
+- a state kept as its last values gets a ring of ``L`` rows: step ``s`` lives in row
+  ``(s + L) % L``, so a long loop needs no memory per step;
+- a mapped output is allocated after the first step, which gives its shape (the steps
+  after it must give the same).
 """
 
 from __future__ import annotations
 
 from croton.ops.scan import Scan
-from croton_numba.lowering import NotLowerable, lowers
+from croton_numba.lowering import _function, _inner_graph, lowers
+from croton_numba.scalar_code import numba_dtype
+
+
+def _row(array: str, position: str, var) -> str:
+    """Source reading row ``position`` of ``array`` as the inner input ``var`` (0-d rows
+    become 0-d arrays, which every kernel takes)."""
+    if var.ndim == 0:
+        return f"_scalar_array({array}[{position}], {numba_dtype(var.dtype)})"
+    return f"{array}[{position}]"
+
+
+def _zero_row(array: str, var) -> str:
+    """Source for a row of zeros shaped like the rows of ``array``."""
+    if var.ndim == 0:
+        return f"_scalar_array(0, {numba_dtype(var.dtype)})"
+    return f"np.zeros({array}.shape[1:], dtype={numba_dtype(var.dtype)})"
+
+
+def _element(var) -> str:
+    return "[()]" if var.ndim == 0 else ""
 
 
 @lowers(Scan)
 def _scan(op, node, name, context):
-    raise NotLowerable("scan loops are not jitted yet (they run the numpy backend's loop)")
+    step = f"{name}_step"
+    functions, _ = _inner_graph(op, step, context, what="a scan")
+    n_states, n_mapped = op.n_states, op.n_mapped
+    lengths, keeps = op.state_lengths, op.state_keeps
+    sequences = [f"s{k}" for k in range(op.n_sequences)]
+    buffers = [f"b{j}" for j in range(n_states)]
+    constants = [f"c{m}" for m in range(op.n_constants)]
+    label = "scan"  # (the user's name for the loop stays out of generated source)
+
+    def position(j: int, offset: str) -> str:
+        """The row of state ``j`` holding step ``t + offset``."""
+        if keeps[j] == "history":
+            return f"{lengths[j]} + t{offset}"
+        return f"(t{offset} + {lengths[j]}) % {lengths[j]}"
+
+    arguments, inner = [], iter(op.inner_inputs)
+    for sequence in sequences:
+        arguments.append(_row(sequence, "t", next(inner)))
+    for j, taps in enumerate(op.state_taps):
+        arguments += [_row(f"st{j}", position(j, f" + ({tap})"), next(inner)) for tap in taps]
+    arguments += constants
+    results = op.inner_outputs
+
+    def one_step(indent: str) -> list[str]:
+        lines = [f"r = {step}({', '.join(arguments)})"]
+        for j in range(n_states):
+            lines += [
+                f"if r[{j}].shape != st{j}.shape[1:]:",
+                f"    raise ValueError('{label}: a step changed the shape of a state')",
+                f"st{j}[{position(j, '')}] = r[{j}]{_element(results[j])}",
+            ]
+        for m in range(n_mapped):
+            k = n_states + m
+            lines += [
+                f"if r[{k}].shape != out{m}.shape[1:]:",
+                f"    raise ValueError('{label}: the steps give results of different shapes')",
+                f"out{m}[t] = r[{k}]{_element(results[k])}",
+            ]
+        return [indent + line for line in lines]
+
+    body = [
+        "n = n_steps[()]",
+        "if n < 0:",
+        f"    raise ValueError('{label}: the number of steps is negative')",
+    ]
+    for sequence in sequences:
+        body += [
+            f"if {sequence}.shape[0] < n:",
+            f"    raise ValueError('{label}: a sequence has fewer rows than the loop has steps')",
+        ]
+    for j, (buffer, length) in enumerate(zip(buffers, lengths)):
+        rows = length if keeps[j] == "last" else f"{length} + n"
+        dtype = numba_dtype(node.inputs[1 + op.n_sequences + j].dtype)
+        body += [
+            f"if {buffer}.shape[0] < {length}:",
+            f"    raise ValueError('{label}: a state has fewer initial values than its taps need')",
+            f"st{j} = np.empty(({rows},) + {buffer}.shape[1:], dtype={dtype})",
+            f"st{j}[:{length}] = {buffer}[:{length}]",
+        ]
+    if n_mapped:
+        # the first step gives the mapped outputs' shapes; without steps, a trial step on
+        # zero rows does (lengths it cannot give are 0, as the numpy backend's)
+        trial = [_zero_row(sequence, var) for sequence, var in zip(sequences, op.inner_inputs)]
+        trial += arguments[len(sequences) :]
+        body += ["if n == 0:", "    t = 0", "    try:", f"        r = {step}({', '.join(trial)})"]
+        for m, out in enumerate(node.outputs[n_states:]):
+            shape = f"(0,) + r[{n_states + m}].shape"
+            body.append(f"        out{m} = np.empty({shape}, dtype={numba_dtype(out.dtype)})")
+        body.append("    except Exception:")
+        for m, out in enumerate(node.outputs[n_states:]):
+            row = "".join(f"{0 if s is None else s}, " for s in results[n_states + m].type.shape)
+            body.append(f"        out{m} = np.empty((0, {row}), dtype={numba_dtype(out.dtype)})")
+        body += ["else:", "    t = 0", f"    r = {step}({', '.join(arguments)})"]
+        for m, out in enumerate(node.outputs[n_states:]):
+            shape = f"(n,) + r[{n_states + m}].shape"
+            body.append(f"    out{m} = np.empty({shape}, dtype={numba_dtype(out.dtype)})")
+        body += one_step("    ")[1:]
+        body.append("    for t in range(1, n):")
+        body += one_step("        ")
+    else:
+        body.append("for t in range(n):")
+        body += one_step("    ")
+    outputs = []
+    for j, (keep, length) in enumerate(zip(keeps, lengths)):
+        if keep == "history":
+            outputs.append(f"st{j}[{length}:]")
+            continue
+        body += [
+            f"last{j} = np.empty_like(st{j})",
+            f"for i in range({length}):",
+            f"    last{j}[i] = st{j}[(n + i) % {length}]",
+        ]
+        outputs.append(f"last{j}")
+    outputs += [f"out{m}" for m in range(n_mapped)]
+    body.append(f"return ({', '.join(outputs)},)" if len(outputs) > 1 else f"return {outputs[0]}")
+    source = _function(name, ["n_steps", *sequences, *buffers, *constants], body)
+    return source + "\n\n" + functions

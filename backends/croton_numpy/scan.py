@@ -73,12 +73,25 @@ def _scan(op, node):
                 outputs.append(np.stack(histories[j]).astype(dtypes[j], copy=False))
             else:
                 outputs.append(np.zeros((0, *np.shape(buffers[j])[1:]), dtype=dtypes[j]))
+        shapes = mapped_rows if n or not mapped else _trial_shapes(sequences, buffers, constants)
         for m, rows in enumerate(mapped):
             dtype = dtypes[n_states + m]
             if rows:
                 outputs.append(np.stack(rows).astype(dtype, copy=False))
             else:
-                outputs.append(np.zeros((0, *mapped_rows[m]), dtype=dtype))
+                outputs.append(np.zeros((0, *shapes[m]), dtype=dtype))
         return tuple(outputs)
+
+    def _trial_shapes(sequences, buffers, constants):
+        # without steps, a step on rows of zeros gives the mapped outputs' row shapes
+        # where it can run (lengths it cannot give are 0)
+        args = [np.zeros(np.shape(seq)[1:], dtype=np.asarray(seq).dtype) for seq in sequences]
+        for j, buffer in enumerate(buffers):
+            args += [buffer[lengths[j] + tap] for tap in taps[j]]
+        try:
+            results = step(*args, *constants)
+        except Exception:
+            return mapped_rows
+        return [np.shape(r) for r in results[n_states:]]
 
     return _single_output(kernel, node)

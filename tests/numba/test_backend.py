@@ -368,3 +368,18 @@ def test_jacobian_and_hessian_loops_run_jitted():
     )
     np.testing.assert_allclose(hessian(a), np.diag(6 * a), rtol=1e-12)
     assert jacobian(np.zeros(0)).shape == (0, 0)
+
+
+def test_integer_indices_are_checked_against_the_bounds():
+    x, i = T.dmatrix("x"), T.lscalar("i")
+    last = croton.function([x], x[-1], backend="numba")
+    column = croton.function([x, i], T.set_subtensor(x[1:, i], 5.0), backend="numba")
+    value = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(last(value), value[-1])
+    expected = value.copy()
+    expected[1:, -3] = 5.0
+    np.testing.assert_array_equal(column(value, -3), expected)
+    with pytest.raises(IndexError, match="axis 0"):
+        last(value[:0])
+    with pytest.raises(IndexError, match="axis 1"):
+        column(value, 3)
