@@ -50,8 +50,19 @@ def _flat(var: str, rows: str, columns: str) -> str:
 
 def _windows(op, inner: list[str], depth: int = 1) -> list[str]:
     """Loops over every window of image ``k``: ``i0:i1``, ``j0:j1`` are its input cells,
-    ``r0``, ``c0`` its first padded row and column; then ``inner``."""
+    ``r0``, ``c0`` its first padded row and column; then ``inner``.
+
+    A window inside the image runs a copy of ``inner`` whose loops have the window's
+    constant lengths, which the compiler unrolls; windows at the border keep the
+    clipped bounds.
+    """
     (w0, w1), (s0, s1), (p0, p1) = op.ws, op.stride, op.pad
+    interior = [
+        line.replace("range(i0, i1)", f"range(r0, r0 + {w0})").replace(
+            "range(j0, j1)", f"range(c0, c0 + {w1})"
+        )
+        for line in inner
+    ]
     lines = [
         "for r in range(nr):",
         f"    r0 = r * {s0} - {p0}",
@@ -61,7 +72,10 @@ def _windows(op, inner: list[str], depth: int = 1) -> list[str]:
         f"        c0 = c * {s1} - {p1}",
         "        j0 = max(c0, 0)",
         f"        j1 = min(c0 + {w1}, w)",
-        *["        " + line for line in inner],
+        f"        if i0 == r0 and i1 == r0 + {w0} and j0 == c0 and j1 == c0 + {w1}:",
+        *["            " + line for line in interior],
+        "        else:",
+        *["            " + line for line in inner],
     ]
     return ["    " * depth + line for line in lines]
 
@@ -91,16 +105,19 @@ def _pool(op, node, name, context):
     if op.mode == "max":
         floating = x.dtype.startswith("float")
         lowest = literal(-np.inf if floating else np.iinfo(x.dtype).min, x.dtype)
-        start = f"acc = {lowest}"
-        step = ["v = xs[k, i, j]", "if v > acc or v != v:", "    acc = v"]
-        finish = "out[k, r, c] = acc"
+        # branch-free: the larger value, and whether a nan was seen (it wins)
+        start = f"acc = {lowest}\nunordered = False" if floating else f"acc = {lowest}"
+        step = ["v = xs[k, i, j]", "acc = v if v > acc else acc"]
+        if floating:
+            step.append("unordered |= v != v")
+        finish = "out[k, r, c] = np.nan if unordered else acc" if floating else "out[k, r, c] = acc"
     else:
         wide = "np.float64" if dtype.startswith("float") else "np.int64"
         start = f"acc = {wide}(0)"
         step = ["acc += xs[k, i, j]"]
         finish = "out[k, r, c] = acc" if op.mode == "sum" else f"out[k, r, c] = acc / {_count(op)}"
     inner = [
-        start,
+        *start.split("\n"),
         "for i in range(i0, i1):",
         "    for j in range(j0, j1):",
         *["        " + line for line in step],
