@@ -140,7 +140,7 @@ def scan(
         lo, hi = min(min(taps, default=0), 0), max(max(taps, default=0), 0)
         for tap in taps:
             start, end = tap - lo, tap - hi
-            outer = x[start:end] if end != 0 else x[start:]
+            outer = x if start == 0 and end == 0 else x[start:end] if end != 0 else x[start:]
             if go_backwards:
                 outer = outer[::-1]
             inner = _row_type(x)(None if x.name is None else f"{x.name}[t{tap:+d}]")
