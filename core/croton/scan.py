@@ -40,7 +40,11 @@ def _split_result(result):
     """``(outputs, updates)`` from what ``fn`` returned."""
     if isinstance(result, Mapping):
         return [], list(result.items())
-    if isinstance(result, tuple) and len(result) == 2 and _is_update_list(result[1]):
+    if (
+        isinstance(result, tuple)
+        and len(result) == 2
+        and (_is_update_list(result[1]) or isinstance(result[1], (list, tuple)) and not result[1])
+    ):
         outputs, updates = result
         updates = list(updates.items()) if isinstance(updates, Mapping) else list(updates)
         return _as_list(outputs), updates

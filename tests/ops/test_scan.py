@@ -188,6 +188,13 @@ def test_free_variables_and_strict():
     np.testing.assert_allclose(_compile([x], out, "numpy")(np.ones((3, 2))), 2 * np.ones((3, 2)))
 
 
+def test_step_returning_outputs_and_no_updates():
+    x = T.vector("x")
+    out, updates = croton.scan(lambda v: (v * 2, []), sequences=x)
+    assert len(updates) == 0
+    np.testing.assert_allclose(_compile([x], out, "numpy")(np.arange(3.0)), [0.0, 2.0, 4.0])
+
+
 def test_return_list_and_errors():
     x = T.vector("x")
     out, _ = croton.scan(lambda v: v * 2, sequences=x, return_list=True)
