@@ -255,6 +255,34 @@ def test_gradient_of_shared_state_update():
     verify_grad(fn, [rng.normal(size=(3, 2)), rng.normal(size=2)], backend="numpy")
 
 
+def test_gradient_of_nested_scans():
+    def fn(X, w):
+        def row_step(row, acc):
+            inner, _ = croton.scan(
+                lambda v, a: a * w + T.sin(v), sequences=row, outputs_info=T.zeros(())
+            )
+            return acc + inner[-1]
+
+        return croton.scan(row_step, sequences=X, outputs_info=T.zeros(()))[0]
+
+    rng = np.random.default_rng(8)
+    verify_grad(fn, [rng.normal(size=(3, 4)), rng.normal(size=())], backend="numpy")
+
+
+def test_gradient_with_an_integer_state_and_a_longer_sequence():
+    def fn(x):
+        (_, s), _ = croton.scan(
+            lambda v, c, s: [c + 1, s * 0.9 + v * T.cast(c, "float64")],
+            sequences=x,
+            outputs_info=[T.zeros((), "int64"), T.zeros(())],
+            n_steps=4,
+        )
+        return s
+
+    x = np.random.default_rng(9).normal(size=6)
+    verify_grad(fn, [x], backend="numpy")
+
+
 def _bptt_numpy(x, w, u, b, h0, dh, truncate):
     hs = _rnn_numpy(x, w, u, b, h0)
     n = len(x)
