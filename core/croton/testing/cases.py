@@ -821,6 +821,9 @@ def all_cases() -> list[Case]:
     from croton.testing.cases_conv import conv_cases
 
     cases += conv_cases()
+    from croton.testing.cases_nnet import nnet_cases
+
+    cases += nnet_cases()
     duplicated = {i for i, n in Counter(c.id for c in cases).items() if n > 1}
     if duplicated:
         raise AssertionError(f"conformance case ids are not unique: {sorted(duplicated)}")

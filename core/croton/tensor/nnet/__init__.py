@@ -6,11 +6,22 @@ import numpy as np
 
 from croton.ops.nnet import LogSoftmax, Softmax
 from croton.tensor import math as tm
+from croton.tensor.extra_ops import to_one_hot  # noqa: F401
+from croton.tensor.nnet import bn  # noqa: F401  (T.nnet.bn.batch_normalization_train, ...)
+from croton.tensor.nnet.activations import (  # noqa: F401
+    elu,
+    hard_sigmoid,
+    selu,
+    softsign,
+    ultra_fast_sigmoid,
+)
+from croton.tensor.nnet.bn import batch_normalization  # noqa: F401
 from croton.tensor.nnet.conv import conv2d  # noqa: F401  (Theano's T.nnet.conv2d)
 from croton.tensor.variable import as_tensor_variable
 
 sigmoid = tm.sigmoid
 softplus = tm.softplus
+one_hot = to_one_hot
 
 
 def relu(x, alpha=0):
