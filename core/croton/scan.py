@@ -267,8 +267,6 @@ def scan(
         + [inner for _, _, inner in shared_states]
         + [v.type() for v in free]
     )
-    if any(isinstance(v, Constant) for v in free):
-        raise AssertionError("constants are never loop inputs")
     inner_all = clone_inner(old, all_outputs, new)
     inner_outputs, inner_updates = inner_all[: len(outputs)], inner_all[len(outputs) :]
     _check_inner_graph(inner_all, new)
