@@ -181,7 +181,7 @@ class NumbaBackend(Backend):
         from croton.backend import reference_backend
         from croton.config import config
         from croton_numba import cache
-        from croton_numba.lowering import NotLowerable
+        from croton_numba.lowering import HostStep, NotLowerable
 
         nodes = fgraph.toposort()
         rules = resolve_rules(nodes, self, allow_fallback)
@@ -211,7 +211,8 @@ class NumbaBackend(Backend):
                     continue
                 except NotLowerable as reason:
                     reuse.pop(node, None)
-                    python_steps.append((node, str(reason)))
+                    if not isinstance(reason, HostStep):  # (host steps by design: no warning)
+                        python_steps.append((node, str(reason)))
                 rule = reference.registry.lookup(node.op)
             layout.append(("python", node, rule(node.op, node)))
         if python_steps:

@@ -8,7 +8,8 @@ can be cached on disk.
 
 A rule raises `NotLowerable` for a node it cannot compile; such a node runs as a
 Python step (the numpy backend's kernel) between jitted segments, and compiling
-reports it with a `SegmentWarning`.
+reports it with a `SegmentWarning`. A rule raises `HostStep` (a `NotLowerable`) for a
+node that runs as a Python step by design; compiling does not warn about it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ from croton_numba.scalar_code import literal, numba_dtype
 
 class NotLowerable(Exception):
     """A node numba's nopython mode cannot run; it becomes a Python step."""
+
+
+class HostStep(NotLowerable):
+    """A node that runs as a Python step by design (no `SegmentWarning`).
+
+    For ops whose numpy kernel is the specification, such as random draws that must
+    give numpy's numbers.
+    """
 
 
 registry = LoweringRegistry("numba")
@@ -807,3 +816,6 @@ from croton_numba import scan  # noqa: E402,F401  (registers its rules)
 from croton_numba import ifelse  # noqa: E402,F401  (registers its rules)
 from croton_numba import pool  # noqa: E402,F401  (registers its rules)
 from croton_numba import conv  # noqa: E402,F401  (registers its rules)
+
+
+from croton_numba import random  # noqa: E402,F401  (registers its rules)

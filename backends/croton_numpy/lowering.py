@@ -451,3 +451,6 @@ from croton_numpy import scan  # noqa: E402,F401  (registers its rules)
 from croton_numpy import ifelse  # noqa: E402,F401  (registers its rules)
 from croton_numpy import pool  # noqa: E402,F401  (registers its rules)
 from croton_numpy import conv  # noqa: E402,F401  (registers its rules)
+
+
+from croton_numpy import random  # noqa: E402,F401  (registers its rules)

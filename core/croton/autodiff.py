@@ -26,6 +26,21 @@ class GradientError(AssertionError):
     """`verify_grad` found the symbolic gradient disagreeing with finite differences."""
 
 
+class NullGradientError(TypeError):
+    """A gradient asked for goes through an input whose gradient is undefined."""
+
+
+class UndefinedGradient:
+    """What an op's ``L_op`` returns for an input whose gradient is undefined.
+
+    `grad` raises `NullGradientError` with ``reason`` only when a gradient it was
+    asked for depends on that input; elsewhere it is ignored, like a disconnected one.
+    """
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
 _PACKAGE_ROOT = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -90,6 +105,8 @@ def _backpropagate(seeds: dict, wrt: Sequence[Variable], consider_constant=()) -
         for var, g in zip(node.inputs, input_grads):
             if g is None or id(var) not in on_path or _is_discrete(var):
                 continue
+            if isinstance(g, UndefinedGradient):
+                raise NullGradientError(f"{g.reason}\n{var.where()}")
             g = as_tensor_variable(g)
             if g.ndim != var.ndim:
                 raise ValueError(

@@ -115,7 +115,7 @@ def function(
     mode: str | None = None,
     updates=None,
     givens=None,
-    no_default_updates: bool = False,
+    no_default_updates: bool | Sequence = False,
     accept_inplace: bool = False,
     name: str | None = None,
     rebuild_strict: bool = True,
@@ -141,6 +141,9 @@ def function(
         after the whole call succeeded.
     givens
         ``[(variable, replacement), ...]``: substitutions made before compiling.
+    no_default_updates
+        True: ignore the ``default_update`` of every shared variable (random draws keep
+        their state); a list of shared variables: ignore theirs only.
     allow_input_downcast
         Accept inputs that lose precision when converted to the input's dtype.
     on_unused_input
@@ -206,8 +209,10 @@ def function(
         update_vars = rebuilt[len(output_vars) :]
         update_pairs = [(s, v) for (s, _), v in zip(update_pairs, update_vars)]
 
-    if not no_default_updates:
-        updated = {id(s) for s, _ in update_pairs}
+    if no_default_updates is not True:
+        # False: every default update; a list: all but those of the listed variables
+        skipped = list(no_default_updates) if no_default_updates else []
+        updated = {id(s) for s, _ in update_pairs} | {id(s) for s in skipped}
         for var in free_inputs(output_vars + update_vars):
             if (
                 isinstance(var, SharedVariable)

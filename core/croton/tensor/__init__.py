@@ -61,6 +61,9 @@ def __getattr__(name):
         from croton import gradient
 
         return getattr(gradient, name)
-    if name == "shared_randomstreams":
-        raise AttributeError("croton.tensor.shared_randomstreams is not implemented yet")
+    if name in ("shared_randomstreams", "random"):
+        # imported on first use: it needs croton.compile, which imports this package
+        import importlib
+
+        return importlib.import_module("croton.tensor.shared_randomstreams")
     raise AttributeError(f"module 'croton.tensor' has no attribute {name!r}")

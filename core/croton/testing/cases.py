@@ -824,6 +824,9 @@ def all_cases() -> list[Case]:
     from croton.testing.cases_nnet import nnet_cases
 
     cases += nnet_cases()
+    from croton.testing.cases_random import random_cases
+
+    cases += random_cases()
     duplicated = {i for i, n in Counter(c.id for c in cases).items() if n > 1}
     if duplicated:
         raise AssertionError(f"conformance case ids are not unique: {sorted(duplicated)}")
