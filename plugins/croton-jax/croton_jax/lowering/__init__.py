@@ -6,7 +6,18 @@ package registers every rule and does not import jax: the rules use jax only whe
 run, at compile time.
 """
 
-from croton_jax.lowering import conv, elemwise, ifelse, map, math, pool, random, scan, shape, subtensor
+from croton_jax.lowering import (
+    conv,
+    elemwise,
+    ifelse,
+    map,
+    math,
+    pool,
+    random,
+    scan,
+    shape,
+    subtensor,
+)
 from croton_jax.lowering.common import registry
 
 __all__ = ["registry"]
