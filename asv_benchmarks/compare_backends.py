@@ -173,6 +173,57 @@ def _jax_mlp_step():
 
 _MLP_EXTRA = {"PyTensor (numba)": _pytensor_mlp_step, "jax.jit": _jax_mlp_step}
 
+#: the conv2d layer of the comparison (`benchmarks/conv.py`): 32 grey 28x28 images, 16 3x3 filters
+_CONV_LAYER = "32x1x28x28-16x1x3x3"
+
+
+def _pytensor_conv():
+    """PyTensor has no conv2d with channels; its nearest is ``signal.convolve2d``, batched
+    over (image, filter, channel) and summed over channels."""
+    import pytensor
+    import pytensor.tensor as pt
+    from pytensor.tensor.signal import convolve2d
+
+    x, w = pt.tensor4("x", dtype="float32"), pt.tensor4("w", dtype="float32")
+    out = convolve2d(x[:, None], w[None], mode="valid").sum(axis=2)
+    gx, gw = pytensor.grad((out**2).sum(), [x, w])
+    return pytensor.function([x, w], [out, gx, gw], mode="NUMBA")
+
+
+def _jax_conv():
+    import jax
+
+    def forward(x, w):
+        return jax.lax.conv_general_dilated(
+            x, w[:, :, ::-1, ::-1], (1, 1), "VALID", dimension_numbers=("NCHW", "OIHW", "NCHW")
+        )
+
+    def both(x, w):
+        out, pullback = jax.vjp(forward, x, w)
+        return (out, *pullback(2 * out))
+
+    jitted = jax.jit(both)
+    return lambda x, w: [np.asarray(a) for a in jitted(x, w)]
+
+
+_CONV_EXTRA = {"PyTensor (numba)": _pytensor_conv, "jax.jit": _jax_conv}
+
+
+def _conv_row(extra: list[str]):
+    """conv2d forward + gradients of ``sum(out ** 2)``, checked against the numpy backend."""
+    from benchmarks.conv import conv_data, conv_functions
+
+    x, w = conv_data(_CONV_LAYER)
+    expected = conv_functions("numpy", _CONV_LAYER)[1](x, w)
+    functions = [conv_functions(name, _CONV_LAYER)[1] for name in _croton_backends()]
+    functions += [_CONV_EXTRA[name]() for name in extra]
+    cells = [None]
+    for function in functions:
+        for got, want in zip(function(x, w), expected):
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
+        cells.append(_median_seconds(lambda f=function: f(x, w), repeat=5))
+    return ("conv2d 1->16 3x3, 32x28x28, + gradients, float32", cells)
+
 
 _COMPILE = """
 import sys, time
@@ -265,6 +316,7 @@ def main() -> None:
     for name in extra:
         cells.append(_median_seconds(_MLP_EXTRA[name](), repeat=5))
     rows.append(("MLP step 784-256-10, batch 256, float32", cells))
+    rows.append(_conv_row(list(extra)))
     compile_rows = _compile_rows(columns)
     versions = [f"Python {platform.python_version()}", f"numpy {np.__version__}"]
     for package in ("numba", "pytensor", "jax"):

@@ -14,6 +14,7 @@ import croton.tensor as T
 from croton.gradient import jacobian
 from croton.ifelse import ifelse
 from croton.ops.blas import Dot, Gemm, Matmul
+from croton.ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights
 from croton.ops.elemwise import DimShuffle, Elemwise
 from croton.ops.ifelse import IfElse
 from croton.ops.map import Map
@@ -170,6 +171,22 @@ def _ifelse():
     return [c, x], ifelse(c, T.exp(x), x * 2), [np.asarray(1, dtype="int8"), M]
 
 
+def _conv_ops(op_class):
+    params = {"border_mode": (1, 0), "subsample": (2, 1), "filter_dilation": (1, 2)}
+    images, filters = RNG.normal(size=(2, 2, 6, 7)), RNG.normal(size=(3, 2, 3, 2))
+    grads = RNG.normal(size=(2, 3, 3, 5))
+
+    def make():
+        a, b = T.dtensor4("a"), T.dtensor4("b")
+        if op_class is Conv2d:
+            return [a, b], Conv2d(**params)(a, b), [images, filters]
+        if op_class is Conv2dGradInputs:
+            return [a, b], Conv2dGradInputs(**params)(a, b, [6, 7]), [filters, grads]
+        return [a, b], Conv2dGradWeights(**params)(a, b, [3, 2]), [images, grads]
+
+    return make
+
+
 def _pool_ops(grad_op=None):
     def make():
         x, g = T.dtensor4("x"), T.dtensor4("g")
@@ -215,6 +232,9 @@ CASES = {
     MaxPoolGrad: _pool_ops(MaxPoolGrad),
     MaxPoolGradGrad: _pool_ops(MaxPoolGradGrad),
     AveragePoolGrad: _pool_ops(AveragePoolGrad),
+    Conv2d: _conv_ops(Conv2d),
+    Conv2dGradInputs: _conv_ops(Conv2dGradInputs),
+    Conv2dGradWeights: _conv_ops(Conv2dGradWeights),
 }
 
 
