@@ -117,3 +117,36 @@ def test_graphs_without_ifelse_do_not_run_the_ifelse_passes():
     f = croton.function([x], x * 2)
     assert "lazy_ifelse" not in f.maker.fgraph.rewrite_stats.pass_seconds
     assert "ifelse_simplify" not in f.maker.fgraph.rewrite_stats.pass_seconds
+
+
+def _nested(depth: int):
+    """Each ifelse's then branch holds the previous one: ``depth`` levels of nesting."""
+    c = T.lscalar("c")
+    x = T.dvector("x")
+    out = x
+    for k in range(depth):
+        out = ifelse(T.lt(c, k), out + 1.0, x * k)
+    return c, x, out
+
+
+def test_making_deeply_nested_ifelses_lazy_does_not_recurse():
+    from croton.graph.fgraph import FunctionGraph
+    from croton.rewrite.ifelse import make_lazy
+
+    c, x, out = _nested(3000)  # deeper than Python's recursion limit
+    fgraph = FunctionGraph([c, x], [out])
+    make_lazy(fgraph)
+    # the outermost ifelse and its condition are left; the rest moved into its branches
+    (outer,) = [n for n in fgraph.apply_nodes if isinstance(n.op, IfElse)]
+    assert outer.op.lazy and len(fgraph.apply_nodes) == 2
+
+
+def test_nested_ifelses_run_lazily():
+    c, x, out = _nested(60)
+    f = croton.function([c, x], out, backend="numpy")
+    (outer,) = _ifelse_nodes(f)
+    assert outer.op.lazy
+    xv = np.ones(3)
+    # levels k > c take their then branch (+1) down to level k = c, which gives x * c
+    np.testing.assert_allclose(f(50, xv), xv * 50 + (60 - 50 - 1))
+    np.testing.assert_allclose(f(70, xv), xv * 59)

@@ -5,12 +5,12 @@
     ifelse(constant c, x, y)  -> x if c else y
     ifelse(c, x, x)           -> x            (per output)
 
-``lazy_ifelse`` (a whole-graph pass, run after every other pass but the last merge, in
-every mode) moves into each `IfElse`, as two inner graphs, the nodes whose results only
-one branch uses (transitively), so a backend runs them only when that branch is taken.
-A node that both branches, the condition, or anything outside the op uses stays
-outside and is computed before the choice. Nested ifelses moved into a branch are made
-lazy in turn.
+``lazy_ifelse`` (a whole-graph pass, run after the passes of every mode) moves into each
+`IfElse`, as two inner graphs, the nodes whose results only one branch uses
+(transitively), so a backend runs them only when that branch is taken. A node that both
+branches, the condition, or anything outside the op uses stays outside and is computed
+before the choice. An ifelse only one branch of another uses moves into that branch,
+already lazy.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from croton.graph.basic import Apply, Constant, Variable
-from croton.graph.fgraph import OUTPUT, FunctionGraph
-from croton.graph.traversal import clone_graph, toposort
+from croton.graph.fgraph import FunctionGraph
 from croton.ops.ifelse import BranchGraph, IfElse
 from croton.rewrite.engine import EquilibriumPass, GraphPass, RewriteStats, node_rewriter
 from croton.rewrite.pattern import constant_source
@@ -79,22 +78,38 @@ simplify_pass = OnlyWithIfElse(
 
 def _exclusive_nodes(fgraph: FunctionGraph, node: Apply, values, positions) -> list[Apply]:
     """The nodes computing ``values`` whose results only reach ``node`` at ``positions``,
-    in execution order."""
-    order = toposort(list(values), stop_at=fgraph.inputs)
-    inside: set[Apply] = set()
-    for producer in reversed(order):
-        clients = [c for out in producer.outputs for c in fgraph.clients.get(out, {})]
-        if clients and all(
-            client is node and i in positions
-            if client is node
-            else client != OUTPUT and client in inside
-            for client, i in clients
-        ):
-            inside.add(producer)
-    return [n for n in order if n in inside]
+    in execution order.
+
+    A producer joins once every use of its results is accounted for (by ``node`` at
+    ``positions`` or by a producer that joined), so the walk visits only the nodes that
+    join and the producers just outside them: its cost does not grow with the rest of
+    the graph.
+    """
+    graph_inputs = {id(v) for v in fgraph.inputs}
+    unaccounted: dict[Apply, int] = {}
+    joined: list[Apply] = []
+
+    def account_for(var: Variable) -> None:
+        producer = var.owner
+        if producer is None or id(var) in graph_inputs or producer not in fgraph.apply_nodes:
+            return
+        if producer not in unaccounted:
+            unaccounted[producer] = sum(len(fgraph.clients.get(o, {})) for o in producer.outputs)
+        unaccounted[producer] -= 1
+        if unaccounted[producer] == 0:
+            joined.append(producer)
+
+    for i in positions:
+        account_for(node.inputs[i])
+    k = 0
+    while k < len(joined):  # a producer joins after all its clients: reversed order
+        for var in joined[k].inputs:
+            account_for(var)
+        k += 1
+    return joined[::-1]
 
 
-def _branch(values, inside: list[Apply], stats: RewriteStats) -> tuple[BranchGraph, list]:
+def _branch(values, inside: list[Apply]) -> tuple[BranchGraph, list]:
     """The inner graph computing ``values`` with the ``inside`` nodes, and its arguments."""
     produced = {id(out) for n in inside for out in n.outputs}
     arguments: list[Variable] = []
@@ -110,10 +125,9 @@ def _branch(values, inside: list[Apply], stats: RewriteStats) -> tuple[BranchGra
             need(var)
     for var in values:
         need(var)
-    inputs, outputs, _ = clone_graph(arguments, values)
-    inner = FunctionGraph(inputs, outputs, clone=False)
-    make_lazy(inner, stats)
-    return BranchGraph(inner.inputs, inner.outputs), arguments
+    # The nodes move as they are (they leave the outer graph): the inner graph starts at
+    # the outer variables it reads, which become the op's arguments. Nothing is copied.
+    return BranchGraph(arguments, values), arguments
 
 
 def _make_node_lazy(fgraph: FunctionGraph, node: Apply, stats: RewriteStats) -> None:
@@ -123,8 +137,8 @@ def _make_node_lazy(fgraph: FunctionGraph, node: Apply, stats: RewriteStats) -> 
     else_inside = _exclusive_nodes(fgraph, node, else_values, range(1 + n, 1 + 2 * n))
     if not then_inside and not else_inside:
         return  # nothing to skip: the plain form chooses between computed values
-    then_graph, then_arguments = _branch(then_values, then_inside, stats)
-    else_graph, else_arguments = _branch(else_values, else_inside, stats)
+    then_graph, then_arguments = _branch(then_values, then_inside)
+    else_graph, else_arguments = _branch(else_values, else_inside)
     lazy = IfElse(n, then_graph, else_graph, name=node.op.name)
     outputs = lazy(node.inputs[0], *then_arguments, *else_arguments)
     outputs = outputs if isinstance(outputs, list) else [outputs]
@@ -135,10 +149,14 @@ def _make_node_lazy(fgraph: FunctionGraph, node: Apply, stats: RewriteStats) -> 
 
 
 def make_lazy(fgraph: FunctionGraph, stats: RewriteStats | None = None) -> None:
-    """Make every plain `IfElse` in ``fgraph`` lazy, outermost first."""
+    """Make every plain `IfElse` in ``fgraph`` lazy.
+
+    Producers first: an ifelse that only one branch of a later one uses is lazy by the
+    time it moves into that branch, whole. Each node moves at most once, so the cost
+    grows linearly with the graph, however deep ifelses nest.
+    """
     stats = stats or RewriteStats()
-    # consumers first: an ifelse used by one branch of another moves into that branch
-    for node in reversed(fgraph.toposort()):
+    for node in fgraph.toposort():
         if node in fgraph.apply_nodes and isinstance(node.op, IfElse) and not node.op.lazy:
             _make_node_lazy(fgraph, node, stats)
 
