@@ -73,6 +73,10 @@ def pool_2d(
 
     Notes
     -----
+    Theano 1.0 warned when ``ignore_border`` was not given and then used False;
+    croton uses True, the default Theano announced (and cuDNN's behaviour). Pass it
+    explicitly in code that must give the same shapes on both.
+
     The gradient of max pooling goes to every cell of a window that equals the
     window's maximum (all of them when several tie), as in Theano. Gradients of any
     order are available in every mode.
