@@ -20,6 +20,7 @@ from croton.ops.ifelse import IfElse
 from croton.ops.map import Map
 from croton.ops.nnet import CrossEntropySoftmax, LogSoftmax, Softmax
 from croton.ops.pool import AveragePoolGrad, MaxPoolGrad, MaxPoolGradGrad, Pool
+from croton.ops.random import RandomDraw, seeded_state
 from croton.ops.reduce import Argmax, Reduce
 from croton.ops.scan import Scan
 from croton.ops.shape import Alloc, ARange, Eye, Join, Repeat, Reshape, Shape, SpecifyShape, Split
@@ -203,6 +204,12 @@ def _pool_ops(grad_op=None):
     return make
 
 
+def _random_draw():
+    state = T.tensor(dtype="uint64", shape=(6,), name="state")
+    outputs = RandomDraw("normal", 2, "float64")(state, 3, 4, 1.0, 2.0)
+    return [state], list(outputs), [seeded_state(6)]
+
+
 CASES = {
     Elemwise: _elemwise,
     DimShuffle: _dimshuffle,
@@ -228,6 +235,7 @@ CASES = {
     Map: _map,
     IfElse: _ifelse,
     Scan: _scan,
+    RandomDraw: _random_draw,
     Pool: _pool_ops(),
     MaxPoolGrad: _pool_ops(MaxPoolGrad),
     MaxPoolGradGrad: _pool_ops(MaxPoolGradGrad),
