@@ -2,8 +2,8 @@
 
 A user builds the *plain* form, ``IfElse(n)(condition, *then_values, *else_values)``:
 the branch values are ordinary inputs of the node. Compiling moves the nodes that only
-one branch needs into the op, as that branch's *inner graph*
-(`croton.rewrite.ifelse.lazy_ifelse`), giving the *lazy* form
+one branch needs into the op, as that branch's *inner graph* (the ``lazy_ifelse`` pass
+of `croton.rewrite.ifelse`), giving the *lazy* form
 ``IfElse(n, then_graph, else_graph)(condition, *then_arguments, *else_arguments)``,
 whose backends run only the inner graph the condition selects. The plain form is the
 lazy form whose inner graphs are empty (each output is one of the graph's inputs).
