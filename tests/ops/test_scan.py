@@ -409,3 +409,29 @@ def test_compiled_scan_pickles():
     f = pickle.loads(pickle.dumps(_compile([x], out, "numpy")))
     np.testing.assert_allclose(f(np.arange(4.0)), np.cumsum(np.arange(4.0)))
 
+
+def test_random_draws_inside_the_loop_advance_the_generator(backend):
+    from croton.tensor.shared_randomstreams import RandomStreams
+
+    srng = RandomStreams(seed=3)
+    drawn = []
+
+    def step(v):
+        u = srng.uniform(())
+        drawn.append(u)
+        return v + u
+
+    x = T.vector("x")
+    out, updates = croton.scan(step, sequences=x)
+    (state,) = updates
+    start = state.get_value()
+    f = _compile([x], out, backend, updates=updates)
+    first = f(np.zeros(4))
+    after_loop = state.get_value()
+    # the same draws, one call per step, outside the loop
+    state.set_value(start)
+    one_draw = _compile([], drawn[0], backend)
+    np.testing.assert_allclose(first, [float(one_draw()) for _ in range(4)])
+    np.testing.assert_array_equal(state.get_value(), after_loop)
+    second = f(np.zeros(4))
+    assert not np.allclose(first, second)
