@@ -18,6 +18,7 @@ on disk (`croton_numba.cache`).
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib.metadata
 import importlib.util
 import sys
@@ -110,6 +111,13 @@ class NumbaExecutable:
     def __call__(self, *args):
         try:
             return self._run(*args)
+        except RecursionError:
+            # (a segment compiling at its first call, too big for the default limit)
+            with _deep_recursion():
+                try:
+                    return self._run(*args)
+                except Exception as err:
+                    reraise_with_node(err, self._program.failed_node(err), "numba")
         except Exception as err:
             reraise_with_node(err, self._program.failed_node(err), "numba")
 
@@ -131,12 +139,24 @@ class NumbaExecutable:
             np.zeros(tuple(1 if n is None else n for n in var.type.shape), dtype=var.type.dtype)
             for var in inputs
         ]
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _deep_recursion():
             warnings.simplefilter("ignore")
             try:
                 self._run(*probes)
             except Exception:
                 pass
+
+
+@contextlib.contextmanager
+def _deep_recursion():
+    """Room for numba to compile a big segment: its SSA pass recurses once per basic
+    block along a path, and every run-time check adds blocks."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20_000))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 class NumbaBackend(Backend):

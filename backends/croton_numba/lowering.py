@@ -49,6 +49,13 @@ def _function(name: str, args: list[str], body: list[str], parallel: bool = Fals
     return "\n".join(lines + ["    " + line for line in body]) + "\n"
 
 
+def _called(source: str) -> str:
+    """``source`` (from `_function`) as a function its segment calls instead of inlining:
+    for loops over inner graphs, whose bodies dwarf a call, and which may take more
+    arguments than numba's inliner accepts."""
+    return source.replace("inline='always', ", "", 1)
+
+
 def _as_array(expression: str, dtype: str) -> str:
     """Source making a 0-d array of ``dtype`` from a scalar expression."""
     return f"_scalar_array({expression}, {numba_dtype(dtype)})"
@@ -750,7 +757,7 @@ def _map(op, node, name, context):
         ]
     results = ", ".join(f"out{k}" for k in range(len(outputs)))
     body.append(f"return ({results},)" if len(outputs) > 1 else f"return {results}")
-    return _function(name, arguments, body) + "\n\n" + functions
+    return _called(_function(name, arguments, body)) + "\n\n" + functions
 
 
 def _inner_graph(op, name: str, context, what: str = "a Map"):
@@ -810,12 +817,5 @@ def _constant_source(var) -> str:
     return f"np.array([{values}], dtype={dtype}).reshape(({shape}))"
 
 
-from croton_numba import scan  # noqa: E402,F401  (registers its rules)
-
-
-from croton_numba import ifelse  # noqa: E402,F401  (registers its rules)
-from croton_numba import pool  # noqa: E402,F401  (registers its rules)
-from croton_numba import conv  # noqa: E402,F401  (registers its rules)
-
-
-from croton_numba import random  # noqa: E402,F401  (registers its rules)
+# the rules of the ops with modules of their own
+from croton_numba import conv, ifelse, pool, random, scan  # noqa: E402,F401,I001

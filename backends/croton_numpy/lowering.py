@@ -445,12 +445,5 @@ def _single_output(kernel, node):
     return lambda *args: kernel(*args)[0]
 
 
-from croton_numpy import scan  # noqa: E402,F401  (registers its rules)
-
-
-from croton_numpy import ifelse  # noqa: E402,F401  (registers its rules)
-from croton_numpy import pool  # noqa: E402,F401  (registers its rules)
-from croton_numpy import conv  # noqa: E402,F401  (registers its rules)
-
-
-from croton_numpy import random  # noqa: E402,F401  (registers its rules)
+# the rules of the ops with modules of their own
+from croton_numpy import conv, ifelse, pool, random, scan  # noqa: E402,F401,I001

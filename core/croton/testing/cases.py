@@ -809,24 +809,18 @@ def _crossentropy_softmax(x, targets):
 def all_cases() -> list[Case]:
     """Every case of the catalogue, in a stable order."""
     cases = _elemwise_cases() + _reduce_cases() + _other_cases()
-    from croton.testing.cases_ifelse import ifelse_cases  # (it imports this module)
+    # (the catalogues of ops with modules of their own import this module's helpers)
+    from croton.testing import (
+        cases_conv,
+        cases_ifelse,
+        cases_nnet,
+        cases_pool,
+        cases_random,
+        cases_scan,
+    )
 
-    cases += ifelse_cases()
-    from croton.testing.cases_pool import pool_cases
-
-    cases += pool_cases()
-    from croton.testing.cases_scan import scan_cases
-
-    cases += scan_cases()
-    from croton.testing.cases_conv import conv_cases
-
-    cases += conv_cases()
-    from croton.testing.cases_nnet import nnet_cases
-
-    cases += nnet_cases()
-    from croton.testing.cases_random import random_cases
-
-    cases += random_cases()
+    cases += cases_ifelse.ifelse_cases() + cases_scan.scan_cases() + cases_conv.conv_cases()
+    cases += cases_pool.pool_cases() + cases_random.random_cases() + cases_nnet.nnet_cases()
     duplicated = {i for i, n in Counter(c.id for c in cases).items() if n > 1}
     if duplicated:
         raise AssertionError(f"conformance case ids are not unique: {sorted(duplicated)}")

@@ -1,0 +1,63 @@
+"""A recurrent layer written with scan, forward and forward + gradient, on every backend.
+
+``h[t] = tanh(x[t] W + h[t-1] U + b)`` over 100 steps, a batch of 32, 64 inputs and
+128 hidden units in float32: per step two small matrix products and an elementwise
+tail, so the cost of running each step (a Python loop or a compiled one) shows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import croton
+import croton.tensor as T
+
+from .workloads import BACKENDS, _require
+
+STEPS, BATCH, INPUTS, HIDDEN = 100, 32, 64, 128
+
+
+def rnn_values(seed: int = 0) -> list[np.ndarray]:
+    """Inputs, weights, bias and initial state of the layer, float32."""
+    rng = np.random.default_rng(seed)
+    values = [
+        rng.normal(size=(STEPS, BATCH, INPUTS)),
+        rng.normal(size=(INPUTS, HIDDEN)) / np.sqrt(INPUTS),
+        rng.normal(size=(HIDDEN, HIDDEN)) / np.sqrt(HIDDEN),
+        np.zeros(HIDDEN),
+        np.zeros((BATCH, HIDDEN)),
+    ]
+    return [v.astype("float32") for v in values]
+
+
+def rnn_graph():
+    """The layer's inputs, its states and the gradient of ``sum(states**2)``."""
+    X = T.tensor3("X", dtype="float32")
+    W, U = T.fmatrix("W"), T.fmatrix("U")
+    b, h0 = T.fvector("b"), T.fmatrix("h0")
+    states, _ = croton.scan(
+        lambda x, h: T.tanh(T.dot(x, W) + T.dot(h, U) + b), sequences=X, outputs_info=h0
+    )
+    gradients = croton.grad((states**2).sum(), [W, U, b, h0])
+    return [X, W, U, b, h0], states, gradients
+
+
+class RecurrentLayer:
+    params = BACKENDS[1:] + ["jax"]
+    param_names = ["backend"]
+    timeout = 600
+
+    def setup(self, backend):
+        _require(backend)
+        inputs, states, gradients = rnn_graph()
+        self.values = rnn_values()
+        self.forward = croton.function(inputs, states, backend=backend)
+        self.both = croton.function(inputs, [states, *gradients], backend=backend)
+        self.forward(*self.values)  # compiled and warm
+        self.both(*self.values)
+
+    def time_forward(self, backend):
+        self.forward(*self.values)
+
+    def time_forward_and_gradient(self, backend):
+        self.both(*self.values)
