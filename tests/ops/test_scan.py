@@ -25,7 +25,7 @@ def _compile(inputs, outputs, backend, **kwargs):
     import warnings
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # numba runs scan as a Python step, with a warning
+        warnings.simplefilter("ignore")  # (a loop drawing random numbers is a Python step)
         return croton.function(inputs, outputs, backend=backend, **kwargs)
 
 
