@@ -225,6 +225,57 @@ def _conv_row(extra: list[str]):
     return ("conv2d 1->16 3x3, 32x28x28, + gradients, float32", cells)
 
 
+def _pytensor_rnn():
+    """The same recurrent layer with PyTensor's scan, forward and gradients."""
+    import pytensor
+    import pytensor.tensor as pt
+    from benchmarks.scan import rnn_graph
+
+    inputs, states, gradients = rnn_graph(pytensor, pt)
+    return pytensor.function(inputs, [states, *gradients], mode="NUMBA")
+
+
+def _jax_rnn():
+    import jax
+    import jax.numpy as jnp
+
+    def forward(X, W, U, b, h0):
+        def step(h, x):
+            h = jnp.tanh(x @ W + h @ U + b)
+            return h, h
+
+        return jax.lax.scan(step, h0, X)[1]
+
+    def both(X, W, U, b, h0):
+        states, pullback = jax.vjp(lambda *p: forward(X, *p), W, U, b, h0)
+        return (states, *pullback(2 * states))
+
+    jitted = jax.jit(both)
+    return lambda *args: [np.asarray(a) for a in jitted(*args)]
+
+
+_RNN_EXTRA = {"PyTensor (numba)": _pytensor_rnn, "jax.jit": _jax_rnn}
+
+
+def _rnn_row(extra: list[str]):
+    """A scan recurrent layer's states and gradients, checked against the numpy backend."""
+    from benchmarks.scan import rnn_graph, rnn_values
+
+    values = rnn_values()
+    functions = []
+    for name in ["numpy", *_croton_backends()]:
+        inputs, states, gradients = rnn_graph()
+        functions.append(croton.function(inputs, [states, *gradients], backend=name))
+    expected = functions.pop(0)(*values)
+    functions += [_RNN_EXTRA[name]() for name in extra]
+    cells = [None]
+    for function in functions:
+        for got, want in zip(function(*values), expected):
+            np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3)
+        cells.append(_median_seconds(lambda f=function: f(*values), repeat=5))
+    return ("RNN scan 100 steps, 32x64->128, + gradients, float32", cells)
+
+
 _COMPILE = """
 import sys, time
 start = time.perf_counter()
@@ -317,6 +368,7 @@ def main() -> None:
         cells.append(_median_seconds(_MLP_EXTRA[name](), repeat=5))
     rows.append(("MLP step 784-256-10, batch 256, float32", cells))
     rows.append(_conv_row(list(extra)))
+    rows.append(_rnn_row(list(extra)))
     compile_rows = _compile_rows(columns)
     versions = [f"Python {platform.python_version()}", f"numpy {np.__version__}"]
     for package in ("numba", "pytensor", "jax"):

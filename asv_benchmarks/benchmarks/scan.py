@@ -30,15 +30,18 @@ def rnn_values(seed: int = 0) -> list[np.ndarray]:
     return [v.astype("float32") for v in values]
 
 
-def rnn_graph():
-    """The layer's inputs, its states and the gradient of ``sum(states**2)``."""
-    X = T.tensor3("X", dtype="float32")
-    W, U = T.fmatrix("W"), T.fmatrix("U")
-    b, h0 = T.fvector("b"), T.fmatrix("h0")
-    states, _ = croton.scan(
-        lambda x, h: T.tanh(T.dot(x, W) + T.dot(h, U) + b), sequences=X, outputs_info=h0
+def rnn_graph(theano=croton, tensor=T):
+    """The layer's inputs, its states and the gradient of ``sum(states**2)``, built with
+    Theano's API from ``theano`` and its ``tensor`` module (croton's, or PyTensor's)."""
+    X = tensor.tensor3("X", dtype="float32")
+    W, U = tensor.fmatrix("W"), tensor.fmatrix("U")
+    b, h0 = tensor.fvector("b"), tensor.fmatrix("h0")
+    states, _ = theano.scan(
+        lambda x, h: tensor.tanh(tensor.dot(x, W) + tensor.dot(h, U) + b),
+        sequences=X,
+        outputs_info=h0,
     )
-    gradients = croton.grad((states**2).sum(), [W, U, b, h0])
+    gradients = theano.grad((states**2).sum(), [W, U, b, h0])
     return [X, W, U, b, h0], states, gradients
 
 
