@@ -2,7 +2,9 @@
 
 Each draw (``srng.uniform(...)``, ``srng.normal(...)``, ...) gets its own shared
 variable holding a generator state, an ordinary uint64 vector (the layout is
-`croton.ops.random.STATE_LAYOUT`). The draw's state has a default update to the state
+`croton.ops.random.STATE_LAYOUT`) in graphs; its ``get_value`` gives the vector
+wrapped in a `croton.tensor.random_state.GeneratorState` (with ``seed``,
+``get_state`` and ``set_state``, as Theano's numpy RandomState). The draw's state has a default update to the state
 after the draw, so every call of a compiled function that uses the draw advances it
 and gives new numbers, unless the function is compiled with ``no_default_updates``.
 The numbers are those of ``numpy.random.Generator(PCG64)`` on every backend.
@@ -14,9 +16,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from croton.compile.shared import SharedVariable, shared
+from croton.compile.shared import SharedVariable
 from croton.graph.basic import Variable
-from croton.ops.random import ELEMENTWISE, STATE_LENGTH, RandomDraw, seeded_state
+from croton.ops.random import ELEMENTWISE, RandomDraw, seeded_state
+from croton.tensor.random_state import random_state_shared
 
 __all__ = ["RandomStreams"]
 
@@ -73,8 +76,9 @@ class RandomStreams:
         """The ``(state, new_state)`` pair of every draw made so far."""
         return list(self.state_updates)
 
-    def __getitem__(self, state: SharedVariable) -> np.ndarray:
-        """The current value of a draw's state (``srng[rv.rng]``)."""
+    def __getitem__(self, state: SharedVariable):
+        """The current state of a draw (``srng[rv.rng]``), borrowed: a `GeneratorState`
+        sharing the variable's vector."""
         return state.get_value(borrow=True)
 
     def __setitem__(self, state: SharedVariable, value) -> None:
@@ -147,7 +151,7 @@ class RandomStreams:
         entries = _size_entries(size, ndim, distribution)
         if distribution in ELEMENTWISE:
             entries = _broadcast_size(entries, params, distribution)
-        state = shared(_new_state(self.gen_seedgen), shape=(STATE_LENGTH,))
+        state = random_state_shared(_new_state(self.gen_seedgen))
         op = RandomDraw(distribution, len(entries), dtype, replace=replace)
         new_state, sample = op(state, *entries, *params)
         state.default_update = new_state
