@@ -9,7 +9,10 @@ function loops over the steps, implementing the contract in the docstring of
 - a state kept as its last values gets a ring of ``L`` rows: step ``s`` lives in row
   ``(s + L) % L``, so a long loop needs no memory per step;
 - a mapped output is allocated after the first step, which gives its shape (the steps
-  after it must give the same).
+  after it must give the same);
+- a loop with an until condition breaks after the first step where it holds, counting
+  the steps run, ``count``: buffers sized for ``n`` steps are then copied to their
+  first ``count`` rows, and rings read as if the loop had ``count`` steps.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ def _scan(op, node, name, context):
         arguments += [_row(f"st{j}", position(j, f" + ({tap})"), next(inner)) for tap in taps]
     arguments += constants
     results = op.inner_outputs
+    condition = n_states + n_mapped  # the until condition's place in a step's results
 
     def one_step(indent: str) -> list[str]:
         lines = [f"r = {step}({', '.join(arguments)})"]
@@ -80,10 +84,18 @@ def _scan(op, node, name, context):
             ]
         return [indent + line for line in lines]
 
+    def stop(indent: str, after: str) -> list[str]:
+        """Source leaving the loop (``after``: how) once the condition holds."""
+        if not op.has_until:
+            return []
+        lines = [f"if r[{condition}][()]:", "    count = t + 1", f"    {after}"]
+        return [indent + line for line in lines]
+
     body = [
         "n = n_steps[()]",
         "if n < 0:",
         f"    raise ValueError('{label}: the number of steps is negative')",
+        "count = n",
     ]
     for sequence in sequences:
         body += [
@@ -117,23 +129,34 @@ def _scan(op, node, name, context):
             shape = f"(n,) + r[{n_states + m}].shape"
             body.append(f"    out{m} = np.empty({shape}, dtype={numba_dtype(out.dtype)})")
         body += one_step("    ")[1:]
-        body.append("    for t in range(1, n):")
+        body += stop("    ", "pass")
+        # (a loop that stopped at its first step, count < n, runs no other)
+        body.append(
+            "    for t in range(1 if count == n else n, n):"
+            if op.has_until
+            else "    for t in range(1, n):"
+        )
         body += one_step("        ")
+        body += stop("        ", "break")
     else:
         body.append("for t in range(n):")
         body += one_step("    ")
+        body += stop("    ", "break")
     outputs = []
     for j, (keep, length) in enumerate(zip(keeps, lengths)):
         if keep == "history":
-            outputs.append(f"st{j}[{length}:]")
+            rows = (
+                f"st{j}[{length}:{length} + count].copy()" if op.has_until else f"st{j}[{length}:]"
+            )
+            outputs.append(rows)
             continue
         body += [
             f"last{j} = np.empty_like(st{j})",
             f"for i in range({length}):",
-            f"    last{j}[i] = st{j}[(n + i) % {length}]",
+            f"    last{j}[i] = st{j}[(count + i) % {length}]",
         ]
         outputs.append(f"last{j}")
-    outputs += [f"out{m}" for m in range(n_mapped)]
+    outputs += [f"out{m}[:count].copy()" if op.has_until else f"out{m}" for m in range(n_mapped)]
     body.append(f"return ({', '.join(outputs)},)" if len(outputs) > 1 else f"return {outputs[0]}")
     source = _called(_function(name, ["n_steps", *sequences, *buffers, *constants], body))
     return source + "\n\n" + functions

@@ -1,4 +1,5 @@
-"""The numpy backend's `Scan` rule: a Python loop over the compiled inner graph."""
+"""The numpy backend's `Scan` rule: a Python loop over the compiled inner graph; a loop
+with an until condition breaks out after the first step where it holds."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ def _scan(op, node):
     taps = op.state_taps
     keeps = op.state_keeps
     dtypes = [np.dtype(o.type.dtype) for o in node.outputs]
+    n_results = n_states + op.n_mapped  # with an until, its condition comes after them
     mapped_rows = [
-        tuple(0 if s is None else s for s in o.type.shape) for o in op.inner_outputs[n_states:]
+        tuple(0 if s is None else s for s in o.type.shape)
+        for o in op.inner_outputs[n_states:n_results]
     ]
     label = f"scan {op.name!r}" if op.name else "scan"
 
@@ -45,7 +48,7 @@ def _scan(op, node):
         # recent[j] holds the last L[j] values of state j, oldest first
         recent = [list(buffer[: lengths[j]]) for j, buffer in enumerate(buffers)]
         histories = [[] for _ in range(n_states)]
-        mapped = [[] for _ in op.inner_outputs[n_states:]]
+        mapped = [[] for _ in range(op.n_mapped)]
         for t in range(n):
             args = [seq[t] for seq in sequences]
             for j in range(n_states):
@@ -63,8 +66,11 @@ def _scan(op, node):
                 recent[j] = recent[j][1:] + [value]
                 if keeps[j] == "history":
                     histories[j].append(value)
-            for m, value in enumerate(results[n_states:]):
+            for m, value in enumerate(results[n_states:n_results]):
                 mapped[m].append(value)
+            if op.has_until and results[n_results]:
+                n = t + 1  # the steps run
+                break
         outputs = []
         for j in range(n_states):
             if keeps[j] == "last":
@@ -92,6 +98,6 @@ def _scan(op, node):
             results = step(*args, *constants)
         except Exception:
             return mapped_rows
-        return [np.shape(r) for r in results[n_states:]]
+        return [np.shape(r) for r in results[n_states:n_results]]
 
     return _single_output(kernel, node)

@@ -10,7 +10,7 @@ array(6.)
 
 from __future__ import annotations
 
-from croton import gradient, ifelse, printing, tensor
+from croton import gradient, ifelse, printing, scan_module, tensor
 from croton.autodiff import grad
 from croton.compile.function import Function, function
 from croton.compile.io import In, Out
@@ -19,6 +19,7 @@ from croton.config import config
 from croton.graph.basic import Apply, Constant, Op, Variable
 from croton.printing import debugprint, pp
 from croton.scan import scan
+from croton.tensor.blas import dot
 
 __version__ = "0.1.0"
 
@@ -33,6 +34,7 @@ __all__ = [
     "Variable",
     "config",
     "debugprint",
+    "dot",
     "function",
     "grad",
     "gradient",
@@ -40,6 +42,7 @@ __all__ = [
     "pp",
     "printing",
     "scan",
+    "scan_module",
     "shared",
     "tensor",
 ]

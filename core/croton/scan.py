@@ -36,6 +36,27 @@ def _is_update_list(value) -> bool:
     return False
 
 
+def _split_until(result):
+    """``(rest, condition)``: what ``fn`` returned without its `until` (None if none).
+
+    Theano's orders are accepted: ``until(c)`` alone, or last (or anywhere) in a tuple
+    or list beside the outputs and the updates.
+    """
+    if isinstance(result, until):
+        return [], result.condition
+    if not isinstance(result, (list, tuple)):
+        return result, None
+    stops = [item for item in result if isinstance(item, until)]
+    if not stops:
+        return result, None
+    if len(stops) > 1:
+        raise ValueError("scan: fn returned more than one until; combine the conditions")
+    rest = [item for item in result if not isinstance(item, until)]
+    if len(rest) == 1:
+        return rest[0], stops[0].condition
+    return tuple(rest), stops[0].condition
+
+
 def _split_result(result):
     """``(outputs, updates)`` from what ``fn`` returned."""
     if isinstance(result, Mapping):
@@ -106,7 +127,7 @@ def scan(
     Returns
     -------
     outputs, updates
-        For each output of ``fn``, its values at every step stacked along a new first
+        For each output of ``fn``, its values at every step run stacked along a new first
         axis (a single output is returned bare unless ``return_list``); and an ordered
         mapping from shared variables to their value after the last step, to pass to
         ``croton.function(..., updates=updates)``. Shared variables with a
@@ -198,8 +219,14 @@ def scan(
     ]
     fn_args += non_seqs
 
-    outputs, updates = _split_result(fn(*fn_args))
+    returned, condition = _split_until(fn(*fn_args))
+    outputs, updates = _split_result(returned)
     outputs = [as_tensor_variable(o) for o in outputs]
+    if condition is not None and seq_pairs and n_steps is not None:
+        # a loop that may stop early runs at most n_steps steps, and no more than
+        # its sequences have rows
+        for outer, _ in seq_pairs:
+            count = minimum(count, outer.shape[0])
     if infos and len(infos) != len(outputs):
         raise ValueError(
             f"scan: fn returned {len(outputs)} outputs but outputs_info has {len(infos)} "
@@ -217,7 +244,7 @@ def scan(
     while True:
         found = False
         values = [v for _, v in shared_updates.values()]
-        for var in free_inputs(outputs + values):
+        for var in free_inputs(outputs + values + ([] if condition is None else [condition])):
             if (
                 isinstance(var, SharedVariable)
                 and var.default_update is not None
@@ -241,6 +268,8 @@ def scan(
     shared_ids = {id(var) for var, _, _ in shared_states}
     passed = set(map(id, non_seqs))
     all_outputs = outputs + [value for _, value, _ in shared_states]
+    if condition is not None:
+        all_outputs.append(condition)
     free = [
         v for v in free_inputs(all_outputs) if id(v) not in placeholders and id(v) not in shared_ids
     ]
@@ -268,8 +297,9 @@ def scan(
         + [v.type() for v in free]
     )
     inner_all = clone_inner(old, all_outputs, new)
+    inner_condition = inner_all.pop() if condition is not None else None
     inner_outputs, inner_updates = inner_all[: len(outputs)], inner_all[len(outputs) :]
-    _check_inner_graph(inner_all, new)
+    _check_inner_graph(inner_all + ([] if condition is None else [inner_condition]), new)
 
     states, mapped, positions = [], [], []
     for i, out in enumerate(inner_outputs):
@@ -302,6 +332,7 @@ def scan(
         list(zip(free, new[len(new) - len(free) :], strict=True)),
         truncate_gradient=int(truncate_gradient),
         name=name,
+        until=inner_condition,
     )
     state_results, mapped_results = results[: len(states)], results[len(states) :]
     final = []
@@ -342,10 +373,48 @@ def _check_inner_graph(outputs, inputs) -> None:
 
 
 class until:
-    """Not supported yet: a condition ending the loop early."""
+    """A condition ending a `scan` loop early, as Theano's ``theano.scan_module.until``.
+
+    ``fn`` returns it beside its outputs, ``(outputs, until(condition))`` or
+    ``(outputs, updates, until(condition))``; the loop stops after the first step whose
+    ``condition`` is true, that step's outputs included.
+
+    Parameters
+    ----------
+    condition
+        A scalar: a bool, or a real number (true when nonzero).
+
+    Examples
+    --------
+    >>> import croton
+    >>> import croton.tensor as T
+    >>> limit = T.dscalar("limit")
+    >>> powers, _ = croton.scan(
+    ...     lambda p, limit: (p * 2, until(p * 2 > limit)),
+    ...     outputs_info=T.constant(1.0),
+    ...     non_sequences=limit,
+    ...     n_steps=100,
+    ... )
+    >>> croton.function([limit], powers)(20)
+    array([ 2.,  4.,  8., 16., 32.])
+    """
 
     def __init__(self, condition):
-        raise NotImplementedError(
-            "scan's until (ending a loop on a condition) is not supported; "
-            "run a fixed number of steps and mask the results"
-        )
+        from croton.tensor.variable import as_tensor_variable
+
+        try:
+            condition = as_tensor_variable(condition)
+        except Exception as error:
+            raise TypeError(
+                f"until: the condition must be a scalar tensor, got {condition!r} ({error})"
+            ) from error
+        if condition.ndim != 0:
+            raise TypeError(
+                f"until: the condition must be a scalar, got {condition.type} with "
+                f"{condition.ndim} dimensions; reduce it (T.any, T.all) to one value"
+            )
+        if condition.dtype.startswith("complex"):
+            raise TypeError(
+                f"until: the condition must be a bool or real number, got {condition.type}"
+            )
+        self.condition = condition

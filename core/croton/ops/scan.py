@@ -61,19 +61,28 @@ class Scan(Op):
 
     Inner outputs (``inner_outputs``): ``J`` new state values (the value of state
     ``j`` at step ``t``, same dtype as its buffer and the shape of one buffer row), then
-    ``M`` per-step outputs.
+    ``M`` per-step outputs, then, when ``has_until``, the stop condition: a 0-d bool or
+    real number, true when nonzero.
+
+    Early stop (``has_until``, Theano's ``until``): the loop runs steps ``0, 1, ...``
+    and stops after the first step ``t`` whose condition is true, or after ``n`` steps.
+    The steps actually run, ``r = t + 1`` (or ``n``), replace ``n`` in everything
+    below: histories and per-step outputs have ``r`` rows, "last" values are those
+    after step ``r - 1``. The condition itself is not an outer output.
 
     Outer outputs (``node.outputs``, described by ``outer_output_roles``):
 
     - ``("state", j, "history")``: shape ``(n, ...)``, the values of state ``j`` at steps
-      ``0 .. n-1`` (the initial buffer is not included);
+      ``0 .. n-1`` (the initial buffer is not included); with ``has_until`` the static
+      length is unknown;
     - ``("state", j, "last")``: shape ``(L[j], ...)``, the last ``L[j]`` values of the
       state after the loop, oldest first; with ``n < L[j]`` the rows not overwritten come
       from the initial buffer (for ``n = 0`` it is the initial buffer);
     - ``("mapped", m)``: shape ``(n, ...)``, per-step output ``m`` at every step.
 
     ``truncate_gradient`` (``-1``: none) only affects the gradient: it is computed over
-    the last ``truncate_gradient`` steps only.
+    the last ``truncate_gradient`` steps only. With ``has_until`` the gradient runs
+    over the steps actually run (the length of a forward history or per-step output).
 
     Each node holds its own inner graph, so a `Scan` is equal only to itself.
     """
@@ -89,6 +98,7 @@ class Scan(Op):
         n_constants: int,
         truncate_gradient: int = -1,
         name: str | None = None,
+        has_until: bool = False,
     ):
         self.inner_inputs = list(inner_inputs)
         self.inner_outputs = list(inner_outputs)
@@ -99,6 +109,7 @@ class Scan(Op):
         self.n_constants = int(n_constants)
         self.truncate_gradient = int(truncate_gradient)
         self.name = name
+        self.has_until = bool(has_until)
         for taps in self.state_taps:
             if not taps or taps[-1] >= 0 or len(set(taps)) != len(taps):
                 raise ValueError(f"state taps must be distinct negative integers, got {taps}")
@@ -116,8 +127,17 @@ class Scan(Op):
         ] + [("mapped", m) for m in range(self.n_mapped)]
         if len(roles) != len(self.inner_inputs):
             raise ValueError(f"Scan: {len(self.inner_inputs)} inner inputs for {len(roles)} roles")
-        if len(self.inner_outputs) != len(self.state_taps) + self.n_mapped:
-            raise ValueError("Scan: one inner output per state and per mapped output is needed")
+        if len(self.inner_outputs) != len(self.state_taps) + self.n_mapped + self.has_until:
+            raise ValueError(
+                "Scan: one inner output per state and per mapped output (then the stop "
+                "condition, with has_until) is needed"
+            )
+        if self.has_until:
+            condition = self.inner_outputs[-1]
+            if condition.ndim != 0 or condition.dtype.startswith("complex"):
+                raise TypeError(
+                    f"scan: the until condition must be a bool or real scalar, got {condition.type}"
+                )
 
     def __eq__(self, other) -> bool:
         return self is other
@@ -127,13 +147,24 @@ class Scan(Op):
 
     def __str__(self) -> str:
         label = f"{self.name}, " if self.name else ""
-        return f"Scan{{{label}{len(self.state_taps)} states, {self.n_mapped} mapped}}"
+        until = ", until" if self.has_until else ""
+        return f"Scan{{{label}{len(self.state_taps)} states, {self.n_mapped} mapped{until}}}"
 
     __repr__ = __str__
 
     @property
     def n_states(self) -> int:
         return len(self.state_taps)
+
+    @property
+    def condition(self) -> Variable | None:
+        """The inner stop condition (``has_until``), else None."""
+        return self.inner_outputs[-1] if self.has_until else None
+
+    @property
+    def result_outputs(self) -> list[Variable]:
+        """The inner outputs that become outer outputs: states, then mapped outputs."""
+        return self.inner_outputs[: self.n_states + self.n_mapped]
 
     def split_inputs(self, inputs):
         """``(n_steps, sequences, initial buffers, constants)`` from the outer inputs."""
@@ -176,7 +207,7 @@ class Scan(Op):
             slot = next(inner)
             if constant.ndim != slot.ndim or constant.dtype != slot.dtype:
                 raise TypeError(f"scan constant {m} ({constant.type}) does not fit {slot.type}")
-        steps = static_value(n_steps)
+        steps = None if self.has_until else static_value(n_steps)
         length = None if steps is None else int(steps)
         outputs = []
         for j, keep in enumerate(self.state_keeps):
@@ -185,7 +216,7 @@ class Scan(Op):
                 outputs.append(TensorType(buffers[j].dtype, shape=(length, *row))())
             else:
                 outputs.append(TensorType(buffers[j].dtype, shape=(self.state_lengths[j], *row))())
-        for out in self.inner_outputs[self.n_states :]:
+        for out in self.result_outputs[self.n_states :]:
             outputs.append(TensorType(out.dtype, shape=(length, *out.type.shape))())
         return Apply(self, [n_steps, *outer], outputs)
 
@@ -195,9 +226,12 @@ class Scan(Op):
         n_steps = node.inputs[0]
         result = []
         for out, role, inner in zip(
-            node.outputs, self.outer_output_roles, self.inner_outputs, strict=True
+            node.outputs, self.outer_output_roles, self.result_outputs, strict=True
         ):
-            first = self.state_lengths[role[1]] if role[-1] == "last" else n_steps
+            if role[-1] == "last":
+                first = self.state_lengths[role[1]]
+            else:  # an early stop makes the length known only after the loop
+                first = shape(out)[0] if self.has_until else n_steps
             rest = [shape(out)[i + 1] if s is None else s for i, s in enumerate(inner.type.shape)]
             result.append((first, *rest))
         return result
@@ -219,10 +253,12 @@ def apply_scan(
     constants: Sequence[tuple[Variable, Variable]],
     truncate_gradient: int = -1,
     name: str | None = None,
+    until: Variable | None = None,
 ) -> list[Variable]:
     """Build a `Scan` node from (outer, inner) pairs; returns its outer outputs.
 
-    Each state is a dict with ``initial`` (the outer buffer), ``taps`` (negative
+    ``until``, an inner 0-d variable, stops the loop after the first step where it is
+    true. Each state is a dict with ``initial`` (the outer buffer), ``taps`` (negative
     integers), ``inner`` (``{tap: inner input}``), ``output`` (the inner new value) and
     ``keep`` (``"history"`` or ``"last"``). Inner state outputs are cast to the buffer's
     dtype when that loses nothing.
@@ -248,6 +284,8 @@ def apply_scan(
         inner_outputs.append(out)
     inner_inputs += [inner for _, inner in constants]
     inner_outputs += list(mapped)
+    if until is not None:
+        inner_outputs.append(until)
     op = Scan(
         inner_inputs,
         inner_outputs,
@@ -258,6 +296,7 @@ def apply_scan(
         n_constants=len(constants),
         truncate_gradient=truncate_gradient,
         name=name,
+        has_until=until is not None,
     )
     node = op.make_node(
         n_steps,

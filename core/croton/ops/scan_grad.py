@@ -7,7 +7,8 @@ sends each state-tap's share back to ``v[t + tap]``. Pending adjoints for the
 ``L[j]`` values a state keeps travel as one backward state ``P[j]`` of shape
 ``(L[j], ...)``: ``P[j][i]`` is what later steps have sent to ``v[t - i]``. Gradients
 of the constants accumulate in backward states; gradients of sequence rows come out as
-per-step outputs.
+per-step outputs. A loop with an until condition is differentiated over the steps it
+ran (the condition itself has no gradient).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def _with_histories(op: Scan, inputs):
             op.n_constants,
             op.truncate_gradient,
             op.name,
+            has_until=op.has_until,
         )
         .make_node(*inputs)
         .outputs
@@ -52,6 +54,15 @@ def scan_gradient(op: Scan, inputs, outputs, output_grads):
     histories = [
         (recomputed or outputs)[j] for j in range(op.n_states)
     ]  # forward values at steps 0 .. n-1
+    if op.has_until:
+        # the loop may have stopped early: the backward loop runs over the steps run,
+        # the length of any forward history or per-step output
+        if op.n_states:
+            n_steps = histories[0].shape[0]
+        elif op.n_mapped:
+            n_steps = outputs[0].shape[0]
+        else:
+            return [None] * len(inputs)
     if op.truncate_gradient >= 0:
         n_back = minimum(n_steps, op.truncate_gradient)
     else:

@@ -3,6 +3,7 @@
 ``scan_loop``: work in the loop body that depends only on the loop's constants is
 computed once, before the loop; outputs nobody reads are dropped, and so are states
 that only feed themselves (or other dropped outputs), with the inputs only they read.
+An until condition is always kept, with the states and inputs it reads.
 
 ``scan_inner``: each loop body is rewritten with the same passes as the graph around
 it (canonicalize, stabilize, specialize, fuse), once per loop.
@@ -39,7 +40,8 @@ def _rebuild(op: Scan, node, inner_inputs, inner_outputs, keep_states, keep_mapp
     new_op = Scan(
         [inner for _, inner, _ in sequences] + state_inner + [inner for _, inner, _ in constants],
         [inner_outputs[j] for j in keep_states]
-        + [inner_outputs[op.n_states + m] for m in keep_mapped],
+        + [inner_outputs[op.n_states + m] for m in keep_mapped]
+        + inner_outputs[op.n_states + op.n_mapped :],  # the until condition, if any
         n_sequences=len(sequences),
         state_taps=[op.state_taps[j] for j in keep_states],
         state_keeps=[op.state_keeps[j] for j in keep_states],
@@ -47,6 +49,7 @@ def _rebuild(op: Scan, node, inner_inputs, inner_outputs, keep_states, keep_mapp
         n_constants=len(constants),
         truncate_gradient=op.truncate_gradient,
         name=op.name,
+        has_until=op.has_until,
     )
     new_op.inner_rewritten = getattr(op, "inner_rewritten", False)
     return new_op.make_node(
@@ -110,10 +113,12 @@ def simplify_loop(fgraph, node, stats) -> bool:
     state_of = {id(v): role[1] for v, role in zip(op.inner_inputs, roles) if role[0] == "state"}
     keep_states = {j for j in range(op.n_states) if used[j]}
     keep_mapped = [m for m in range(op.n_mapped) if used[op.n_states + m]]
+    # an until condition decides how long the loop runs: it is always kept
+    condition = [op.n_states + op.n_mapped] if op.has_until else []
     changed = True
     while changed:  # a kept output keeps the states it reads
         changed = False
-        for i in list(keep_states) + [op.n_states + m for m in keep_mapped]:
+        for i in list(keep_states) + [op.n_states + m for m in keep_mapped] + condition:
             for var_id in reads[i]:
                 j = state_of.get(var_id)
                 if j is not None and j not in keep_states:
@@ -121,7 +126,7 @@ def simplify_loop(fgraph, node, stats) -> bool:
                     changed = True
     keep_states = sorted(keep_states)
     needed = set()
-    for i in keep_states + [op.n_states + m for m in keep_mapped]:
+    for i in keep_states + [op.n_states + m for m in keep_mapped] + condition:
         needed |= reads[i]
     _, sequences, _, constants = op.split_inputs(node.inputs)
     outer_of = {}
@@ -185,6 +190,7 @@ def _inner_pass(fgraph, stats) -> None:
             op.n_constants,
             op.truncate_gradient,
             op.name,
+            has_until=op.has_until,
         )
         new_op.inner_rewritten = True
         try:

@@ -9,7 +9,9 @@ like any graph and traced once, inside the loop body.
 The number of steps sets the output shapes, so it is a concrete input; so are the
 constants the inner graph needs while tracing (a slice bound). When the inner graph has
 barriers, or needs a sequence row or a state while tracing, the node runs eagerly
-instead: step by step outside jit, the inner graph a jitted program of its own.
+instead: step by step outside jit, the inner graph a jitted program of its own. So does
+a loop with an until condition, whose output lengths depend on the data: it stops after
+the first step whose condition holds.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def _scan(op, node):
     layout = _Layout(op, node)
     roles = op.inner_input_roles
     traced_needs = [p for p in inner.static_inputs if roles[p][0] != "constant"]
-    if inner.has_barriers or traced_needs:
+    if op.has_until or inner.has_barriers or traced_needs:
         return single_output(_eager_scan(inner, layout), node)
     # outer position of constant m: after n_steps, the sequences and the buffers
     first_constant = 1 + op.n_sequences + op.n_states
@@ -45,6 +47,8 @@ class _Layout:
     def __init__(self, op, node):
         self.n_sequences = op.n_sequences
         self.n_states = op.n_states
+        self.n_results = op.n_states + op.n_mapped  # the until condition comes after
+        self.has_until = op.has_until
         self.lengths = op.state_lengths
         self.taps = op.state_taps
         self.keeps = op.state_keeps
@@ -182,8 +186,11 @@ def _eager_scan(inner, layout: _Layout):
                 value = layout.new_state(j, outputs[j], windows[j][-1])
                 windows[j] = [*windows[j][1:], value]
                 histories[j].append(value)
-            for m, value in enumerate(outputs[layout.n_states :]):
+            for m, value in enumerate(outputs[layout.n_states : layout.n_results]):
                 mapped[m].append(value)
+            if layout.has_until and bool(np.asarray(outputs[layout.n_results])):
+                n = t + 1  # the steps run
+                break
         if n == 0:
             return layout.outputs(windows, layout.empty_histories(buffers), layout.empty_mapped())
         return layout.outputs(
