@@ -82,6 +82,7 @@ def test_draws_advance_the_state_like_numpys_generator():
     np.testing.assert_array_equal(state.uniform(-1, 2, 3), expect.uniform(-1, 2, 3))
     np.testing.assert_array_equal(state.standard_normal(2), expect.standard_normal(2))
     np.testing.assert_array_equal(state.integers(0, 10, 5), expect.integers(0, 10, 5))
+    np.testing.assert_array_equal(state.randint(3, size=4), expect.integers(3, size=4))
     np.testing.assert_array_equal(state.binomial(4, 0.3, 5), expect.binomial(4, 0.3, 5))
     np.testing.assert_array_equal(state.choice(6, 3, False), expect.choice(6, 3, False))
     np.testing.assert_array_equal(state.permutation(5), expect.permutation(5))

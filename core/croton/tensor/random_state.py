@@ -167,6 +167,11 @@ class GeneratorState:
         """``Generator.integers``; advances the state."""
         return self._draw("integers", low, high, size, dtype=dtype, endpoint=endpoint)
 
+    def randint(self, low, high=None, size=None, dtype="int64"):
+        """Integers on ``[low, high)`` as ``RandomState.randint`` (drawn with
+        ``Generator.integers``); advances the state."""
+        return self._draw("integers", low, high, size, dtype=dtype)
+
     def binomial(self, n, p, size=None):
         """``Generator.binomial``; advances the state."""
         return self._draw("binomial", n, p, size)
