@@ -1,8 +1,8 @@
 """Conformance cases for `croton.scan` (the `Scan` op).
 
 A recurrent layer with its gradient (backpropagation through time is a second, reverse
-loop), state taps, sequence taps with ``go_backwards``, outputs not fed back, and a
-float32 loop.
+loop), state taps, sequence taps with ``go_backwards``, outputs not fed back, a
+float32 loop, and a loop stopped early by ``until``.
 """
 
 from __future__ import annotations
@@ -42,6 +42,13 @@ def scan_cases() -> list[Case]:
     def running_sum(x, s0):
         return croton.scan(lambda row, s: s + row, sequences=x, outputs_info=s0, n_steps=4)[0]
 
+    def growing_until(x, s0):
+        def step(row, total):
+            new = total + 0.5 * row**2 + 0.1
+            return [new, T.sin(new) * row], croton.scan_module.until(T.sum(new) > 2.0)
+
+        return croton.scan(step, sequences=x, outputs_info=[s0, None], n_steps=6)[0]
+
     return [
         _case(
             "Scan/float64/recurrent-layer",
@@ -79,6 +86,13 @@ def scan_cases() -> list[Case]:
             _graph((f32, (None, 3)), (f32, (3,)), outputs=running_sum),
             _normal(5, 3, dtype=f32),
             _normal(3, dtype=f32),
+            grad=True,
+        ),
+        _case(
+            "Scan/float64/until-early-stop",
+            _graph((f64, (None, 2)), (f64, (2,)), outputs=growing_until),
+            _normal(8, 2),
+            _normal(2),
             grad=True,
         ),
     ]
