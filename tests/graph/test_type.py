@@ -285,3 +285,15 @@ def test_value_zeros():
     got = TensorType("int32", shape=(None, 2)).value_zeros((3, 2))
     np.testing.assert_array_equal(got, np.zeros((3, 2), dtype="int32"))
     assert got.dtype == np.int32
+
+
+def test_python_integers_convert_exactly_or_not_at_all():
+    unsigned = TensorType("uint64", shape=(None,))
+    # (NumPy reads a list holding an integer above int64 as float64, which rounds)
+    np.testing.assert_array_equal(unsigned.filter([2**63 + 1, 5]), np.array([2**63 + 1, 5], "u8"))
+    for value in ([-1, 5], [2**64, 1], [2**63 + 1, 0.5]):
+        with pytest.raises(TypeError, match="input"):
+            unsigned.filter(value)
+    with pytest.raises(TypeError, match="uint8"):
+        TensorType("uint8", shape=()).filter(256)
+    assert TensorType("uint8", shape=()).filter(255) == 255

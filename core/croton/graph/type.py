@@ -195,6 +195,10 @@ class TensorType:
             raise TypeError(
                 f"{name}: cannot convert {type(value).__name__} to an array: {err}"
             ) from None
+        if source.dtype.kind in "fO" and target.kind in "iu":
+            exact_integers = _python_integers(value, target)
+            if exact_integers is not None:
+                return exact_integers
         _check_numeric(source, value, name, target)
         if source.size == 0 or np.can_cast(source.dtype, target, "safe") or allow_downcast:
             return source.astype(target)
@@ -206,6 +210,9 @@ class TensorType:
             )
             if source.dtype.kind == "f" and target.kind == "f":
                 exact = exact and bool(np.all(np.isfinite(converted) == np.isfinite(source)))
+            if source.dtype.kind in "iu" and target.kind in "iu":  # (a wrapped cast round-trips)
+                bounds = np.iinfo(target)
+                exact = exact and bounds.min <= int(source.min()) <= int(source.max()) <= bounds.max
         if exact:
             return converted
         raise TypeError(
@@ -215,3 +222,16 @@ class TensorType:
 
     def value_zeros(self, shape) -> np.ndarray:
         return np.zeros(shape, dtype=self.dtype)
+
+
+def _python_integers(value, target: np.dtype) -> np.ndarray | None:
+    """Python integers too large for int64 (NumPy reads a list of them as float64, which
+    rounds) converted exactly to the integer dtype ``target``; None when ``value`` holds
+    anything but integers or one does not fit."""
+    leaves = np.asarray(value, dtype=object).ravel()
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in leaves):
+        return None
+    try:
+        return np.asarray(value, dtype=target)
+    except OverflowError:
+        return None
