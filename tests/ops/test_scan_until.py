@@ -127,6 +127,24 @@ def test_sequences_with_mapped_output(backend, limit):
     np.testing.assert_allclose(got_last, expected[-1])
 
 
+def test_no_rows_no_steps(backend):
+    x, s0, lim = T.dmatrix("x"), T.dvector("s0"), T.dscalar("limit")
+
+    def step(row, total, limit):
+        new = total + row
+        return [new, new * 2], until(T.sum(new) > limit)
+
+    (totals, doubled), _ = croton.scan(
+        step, sequences=x, outputs_info=[s0, None], non_sequences=lim, n_steps=4
+    )
+    f = _compile([x, s0, lim], [totals, doubled], backend)
+    empty_totals, empty_doubled = f(np.zeros((0, 3)), np.ones(3), 1.0)
+    assert empty_totals.shape == empty_doubled.shape == (0, 3)
+    got_totals, got_doubled = f(np.ones((6, 3)), np.ones(3), 5.0)
+    np.testing.assert_array_equal(got_totals, [[2.0] * 3])  # 6 > 5 after the first step
+    np.testing.assert_array_equal(got_doubled, [[4.0] * 3])
+
+
 @pytest.mark.parametrize("n_steps", [3, 20])
 def test_sequence_shorter_than_n_steps(backend, n_steps):
     x, lim = T.dvector("x"), T.dscalar("limit")
