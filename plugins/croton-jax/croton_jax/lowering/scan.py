@@ -55,8 +55,8 @@ class _Layout:
         self.dtypes = [np.dtype(o.type.dtype) for o in node.outputs]
         self.state_dtypes = self.dtypes[: op.n_states]
         self.mapped_dtypes = self.dtypes[op.n_states :]
-        # zero steps: per-step outputs of unknown static length have length 0 (the
-        # numpy backend's choice)
+        # zero steps: per-step outputs whose trial step fails and whose static length is
+        # unknown have length 0 (as on the numpy backend)
         self.mapped_rows = [
             tuple(0 if s is None else s for s in o.type.shape)
             for o in op.inner_outputs[op.n_states :]
@@ -104,10 +104,17 @@ class _Layout:
             for b, d in zip(buffers, self.state_dtypes, strict=True)
         ]
 
-    def empty_mapped(self):
+    def empty_mapped(self, step, sequences, windows, constants):
+        """Zero steps: the per-step outputs' row shapes from a trial step on rows of zeros
+        (as the numpy backend does), where it runs."""
+        rows = [jnp.zeros(jnp.shape(seq)[1:], dtype=jnp.asarray(seq).dtype) for seq in sequences]
+        try:
+            outputs = step([*rows, *self.state_arguments(windows), *constants])
+            shapes = [np.shape(o) for o in outputs[self.n_states : self.n_results]]
+        except Exception:
+            shapes = self.mapped_rows
         return [
-            jnp.zeros((0, *row), dtype=d)
-            for row, d in zip(self.mapped_rows, self.mapped_dtypes, strict=True)
+            jnp.zeros((0, *row), dtype=d) for row, d in zip(shapes, self.mapped_dtypes, strict=True)
         ]
 
     def outputs(self, windows, histories, mapped):
@@ -149,7 +156,10 @@ def _traced_scan(inner, layout: _Layout):
             for buffer, length, d in zip(buffers, layout.lengths, layout.state_dtypes, strict=True)
         )
         if n == 0:  # the step never runs, as in the numpy backend
-            return layout.outputs(windows, layout.empty_histories(buffers), layout.empty_mapped())
+            mapped = layout.empty_mapped(
+                lambda args: inner.run_traced(args)[0], sequences, windows, constants
+            )
+            return layout.outputs(windows, layout.empty_histories(buffers), mapped)
         rows = [jnp.asarray(seq)[:n] for seq in sequences]
         checked: list[bool] = []
 
@@ -192,7 +202,8 @@ def _eager_scan(inner, layout: _Layout):
                 n = t + 1  # the steps run
                 break
         if n == 0:
-            return layout.outputs(windows, layout.empty_histories(buffers), layout.empty_mapped())
+            mapped = layout.empty_mapped(lambda args: step(*args), sequences, windows, constants)
+            return layout.outputs(windows, layout.empty_histories(buffers), mapped)
         return layout.outputs(
             windows, [jnp.stack(h) for h in histories], [jnp.stack(rows) for rows in mapped]
         )
