@@ -84,6 +84,8 @@ def scan(
     go_backwards: bool = False,
     mode=None,
     name: str | None = None,
+    profile=False,
+    allow_gc=None,
     strict: bool = False,
     return_list: bool = False,
 ):
@@ -118,6 +120,8 @@ def scan(
         Accepted for compatibility; the compiled function's mode applies.
     name
         Shown when printing the graph.
+    profile, allow_gc
+        Accepted for compatibility with Theano's signature; they change nothing.
     strict
         Refuse variables ``fn`` reads that are not passed in ``sequences``,
         ``outputs_info`` or ``non_sequences``.

@@ -435,3 +435,16 @@ def test_random_draws_inside_the_loop_advance_the_generator(backend):
     np.testing.assert_array_equal(state.get_value(), after_loop)
     second = f(np.zeros(4))
     assert not np.allclose(first, second)
+
+
+def test_theanos_profile_and_allow_gc_arguments_are_accepted():
+    x = T.dvector("x")
+    total, _ = croton.scan(
+        lambda a, h: a + h,
+        sequences=x,
+        outputs_info=T.constant(0.0),
+        profile=False,
+        allow_gc=True,
+    )
+    f = croton.function([x], total, backend="numpy")
+    np.testing.assert_allclose(f([1.0, 2.0, 3.0]), np.cumsum([1.0, 2.0, 3.0]))
