@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -112,18 +114,18 @@ def test_values_and_gradients_numpy(config_id, dtype):
     _check_config(config_id, "numpy", dtype)
 
 
+#: the compiling backends (the JAX plugin is a separate distribution: where installed)
+COMPILED = ["numba"] + (["jax"] if importlib.util.find_spec("croton_jax") else [])
+
+
+@pytest.mark.parametrize("backend", COMPILED)
 @pytest.mark.parametrize("config_id", NUMBA_CONFIGS)
-def test_values_and_gradients_numba(config_id):
-    _check_config(config_id, "numba", "float64")
+def test_values_and_gradients_compiled(config_id, backend):
+    _check_config(config_id, backend, "float64")
 
 
 def test_float32_numba():
     _check_config("many-taps", "numba", "float32")
-
-
-@pytest.mark.parametrize("config_id", ["tuple-pad-stride", "dilation", "groups"])
-def test_values_and_gradients_jax(config_id):
-    _check_config(config_id, "jax", "float64")
 
 
 @pytest.mark.parametrize("config_id", ["valid", "tuple-pad-stride", "dilation", "groups"])
