@@ -10,26 +10,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from croton.ops.pool import AveragePoolGrad, MaxPoolGrad, MaxPoolGradGrad, Pool, window_bounds
+from croton.ops.pool import AveragePoolGrad, MaxPoolGrad, MaxPoolGradGrad, Pool
+from croton.ops.pool import average_divisors as _counts
+from croton.ops.pool import lowest as _lowest
+from croton.ops.pool import padding_geometry as _geometry
+from croton.ops.pool import unpadded as _unpadded
+from croton.ops.pool import window_cells as _offsets
 from croton_numpy.lowering import _out_dtype, lowers
-
-
-def _lowest(dtype: np.dtype):
-    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
-
-
-def _geometry(op, shape):
-    """Per pooled axis: ``(windows, cells before, cells after)`` of the padded copy.
-
-    The padded axis holds exactly the cells the windows span: the padding, plus what a
-    partial border window reaches past it.
-    """
-    axes = []
-    lengths = op.out_lengths(shape[-2], shape[-1])
-    for a, (length, windows) in enumerate(zip(shape[-2:], lengths)):
-        span = (windows - 1) * op.stride[a] + op.ws[a] if windows else 0
-        axes.append((windows, op.pad[a], max(span - length - op.pad[a], 0)))
-    return axes
 
 
 def _padded(x, axes, value):
@@ -37,40 +24,6 @@ def _padded(x, axes, value):
     if all(w == (0, 0) for w in widths):
         return x
     return np.pad(x, widths, constant_values=value)
-
-
-def _counts(op, shape, dtype) -> np.ndarray:
-    """The divisor of each window of an average: rows times columns it counts."""
-    rows, columns = (
-        np.array(
-            [
-                window_bounds(i, shape[a - 2], op.ws[a], op.stride[a], op.pad[a], op.mode)[2]
-                for i in range(n)
-            ],
-            dtype=dtype,
-        )
-        for a, n in enumerate(op.out_lengths(shape[-2], shape[-1]))
-    )
-    return np.multiply.outer(rows, columns)
-
-
-def _offsets(op, axes):
-    """For each cell ``(i, j)`` of the window: the strided slices of the padded image
-    holding that cell of every window."""
-    (n_rows, _, _), (n_columns, _, _) = axes
-    (s0, s1), (w0, w1) = op.stride, op.ws
-    for i in range(w0):
-        for j in range(w1):
-            yield (
-                Ellipsis,
-                slice(i, i + (n_rows - 1) * s0 + 1, s0),
-                slice(j, j + (n_columns - 1) * s1 + 1, s1),
-            )
-
-
-def _unpadded(padded, axes, shape):
-    (_, r, _), (_, c, _) = axes
-    return padded[..., r : r + shape[-2], c : c + shape[-1]]
 
 
 @lowers(Pool)

@@ -65,6 +65,59 @@ def window_bounds(index: int, length: int, ws: int, stride: int, pad: int, mode:
     return first, stop, stop - first
 
 
+def lowest(dtype):
+    """The value no cell of ``dtype`` is below: what max pooling pads with."""
+    dtype = np.dtype(dtype)
+    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+
+
+def padding_geometry(op, shape):
+    """Per pooled axis of an input of ``shape``: ``(windows, cells before, cells after)``
+    of a padded copy holding exactly the cells the windows span (the padding, plus what
+    a partial border window reaches past it)."""
+    axes = []
+    for a, (length, windows) in enumerate(zip(shape[-2:], op.out_lengths(*shape[-2:]))):
+        span = (windows - 1) * op.stride[a] + op.ws[a] if windows else 0
+        axes.append((windows, op.pad[a], max(span - length - op.pad[a], 0)))
+    return axes
+
+
+def average_divisors(op, shape, dtype) -> np.ndarray:
+    """The divisor of each window of an average over an input of ``shape``: the rows
+    times the columns it counts."""
+    rows, columns = (
+        np.array(
+            [
+                window_bounds(i, shape[a - 2], op.ws[a], op.stride[a], op.pad[a], op.mode)[2]
+                for i in range(n)
+            ],
+            dtype=dtype,
+        )
+        for a, n in enumerate(op.out_lengths(shape[-2], shape[-1]))
+    )
+    return np.multiply.outer(rows, columns)
+
+
+def window_cells(op, axes):
+    """For each cell ``(i, j)`` of the window: the strided slices of the padded input
+    (``axes`` from `padding_geometry`) holding that cell of every window."""
+    (n_rows, _, _), (n_columns, _, _) = axes
+    (s0, s1), (w0, w1) = op.stride, op.ws
+    for i in range(w0):
+        for j in range(w1):
+            yield (
+                Ellipsis,
+                slice(i, i + (n_rows - 1) * s0 + 1, s0),
+                slice(j, j + (n_columns - 1) * s1 + 1, s1),
+            )
+
+
+def unpadded(padded, axes, shape):
+    """The cells of the input of ``shape`` in its padded copy."""
+    (_, r, _), (_, c, _) = axes
+    return padded[..., r : r + shape[-2], c : c + shape[-1]]
+
+
 def _int_pair(value, what: str) -> tuple[int, int]:
     """``value`` (two ints, or a constant tensor holding them) as a tuple of ints."""
     from croton.graph.basic import Constant, Variable
