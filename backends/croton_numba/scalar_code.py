@@ -4,7 +4,8 @@
 numba's nopython mode) computing one element. Transcendental functions of float32 and
 float64 call the branch-free polynomial versions of `croton_numba.mathlib` where it has
 them (they inline and vectorize; numba's own ``np.exp`` is a scalar libm call), and
-numpy's scalar functions otherwise.
+numpy's scalar functions otherwise. The templates are the core's shared table
+(`croton.codegen.TEMPLATES`) with Python's spelling where it differs from C's.
 
 Every expression is wrapped in a conversion to the step's dtype, which is also how
 integer results wrap around as NumPy's do.
@@ -16,110 +17,59 @@ import math
 
 import numpy as np
 
-#: op name -> template over ``{0}``, ``{1}``, ... (the arguments' source)
-TEMPLATES: dict[str, str] = {
-    "add": "({0} + {1})",
-    "sub": "({0} - {1})",
-    "mul": "({0} * {1})",
-    "true_div": "({0} / {1})",
-    "int_div": "_floor_divide({0}, {1})",
-    "mod": "_remainder({0}, {1})",
-    "pow": "_power({0}, {1})",
-    "neg": "(-{0})",
-    "abs": "abs({0})",
-    "sign": "_sign({0})",
-    "exp": "np.exp({0})",
-    "exp2": "np.exp2({0})",
-    "expm1": "np.expm1({0})",
-    "log": "np.log({0})",
-    "log2": "np.log2({0})",
-    "log10": "np.log10({0})",
-    "log1p": "np.log1p({0})",
-    "sqrt": "np.sqrt({0})",
-    "sqr": "({0} * {0})",
-    "reciprocal": "(1.0 / {0})",
-    "sin": "np.sin({0})",
-    "cos": "np.cos({0})",
-    "tan": "np.tan({0})",
-    "arcsin": "np.arcsin({0})",
-    "arccos": "np.arccos({0})",
-    "arctan": "np.arctan({0})",
-    "arctan2": "np.arctan2({0}, {1})",
-    "sinh": "np.sinh({0})",
-    "cosh": "np.cosh({0})",
-    "tanh": "np.tanh({0})",
-    "arcsinh": "np.arcsinh({0})",
-    "arccosh": "np.arccosh({0})",
-    "arctanh": "np.arctanh({0})",
-    "sigmoid": "_sigmoid({0})",
-    "softplus": "_softplus({0})",
-    "erf": "math.erf({0})",
-    "erfc": "math.erfc({0})",
-    "floor": "np.floor({0})",
-    "ceil": "np.ceil({0})",
-    "round": "np.rint({0})",
-    "round_half_away_from_zero": "_round_half_away({0})",
-    "trunc": "np.trunc({0})",
-    "clip": "_clip({0}, {1}, {2})",
-    "minimum": "_minimum({0}, {1})",
-    "maximum": "_maximum({0}, {1})",
-    "lt": "({0} < {1})",
-    "gt": "({0} > {1})",
-    "le": "({0} <= {1})",
-    "ge": "({0} >= {1})",
-    "eq": "({0} == {1})",
-    "neq": "({0} != {1})",
-    "and": "({0} & {1})",
-    "or": "({0} | {1})",
-    "xor": "({0} ^ {1})",
-    "invert": "(~{0})",
-    "isnan": "np.isnan({0})",
-    "isinf": "np.isinf({0})",
-    "switch": "({1} if {0} else {2})",
-    "identity": "{0}",
-}
+from croton.codegen import ScalarSyntax
 
-#: per-dtype overrides: (op name, kind) -> template
-_KIND_OVERRIDES = {
-    ("invert", "b"): "(not {0})",
-    ("abs", "b"): "{0}",
-    ("round", "i"): "{0}",
-    ("round", "u"): "{0}",
-    ("round_half_away_from_zero", "i"): "{0}",
-    ("round_half_away_from_zero", "u"): "{0}",
-    ("sign", "b"): "{0}",
-    ("and", "b"): "({0} and {1})",
-    ("or", "b"): "({0} or {1})",
-    ("xor", "b"): "({0} != {1})",
-    ("add", "b"): "({0} or {1})",
-    ("mul", "b"): "({0} and {1})",
-    ("maximum", "b"): "({0} or {1})",
-    ("minimum", "b"): "({0} and {1})",
-    ("sqr", "b"): "{0}",
-    ("lt", "c"): "_clt({0}, {1})",
-    ("le", "c"): "_cle({0}, {1})",
-    ("gt", "c"): "_cgt({0}, {1})",
-    ("ge", "c"): "_cge({0}, {1})",
-    ("minimum", "c"): "_cminimum({0}, {1})",
-    ("maximum", "c"): "_cmaximum({0}, {1})",
-    ("clip", "c"): "_cclip({0}, {1}, {2})",
-    ("true_div", "c"): "_cdiv({0}, {1})",
-    ("reciprocal", "c"): "_cdiv(1.0 + 0j, {0})",
-    ("sign", "c"): "_csign({0})",
-    ("pow", "c"): "_cpow({0}, {1})",
-    ("sinh", "c"): "_csinh({0})",
-    ("cosh", "c"): "_ccosh({0})",
-    ("tanh", "c"): "_ctanh({0})",
-    ("arccosh", "c"): "_carccosh({0})",
-}
+#: the functions numba calls as numpy's (``np.exp``), by their names in numpy
+_NUMPY_FUNCTIONS = (
+    "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "sin", "cos", "tan",
+    "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "tanh", "arcsinh", "arccosh",
+    "arctanh", "floor", "ceil", "trunc", "isnan", "isinf",
+)  # fmt: skip
 
-#: per-dtype overrides: (op name, dtype) -> template (NumPy's float16 loops break ties
-#: between 0.0 and -0.0 the other way round)
-_DTYPE_OVERRIDES = {
-    ("minimum", "float16"): "_minimum_first({0}, {1})",
-    ("maximum", "float16"): "_maximum_first({0}, {1})",
-    ("clip", "float16"): "_clip_first({0}, {1}, {2})",
-}
+#: Python's spelling of the scalar ops: the core's shared table (`croton.codegen`) with
+#: numpy's functions, Python's conditional expression and logic on booleans, and helpers
+#: for complex comparisons and NumPy's float16 ties between 0.0 and -0.0
+SYNTAX = ScalarSyntax(
+    overrides={
+        **{
+            name: f"np.{name}({{0}}, {{1}})" if name == "arctan2" else f"np.{name}({{0}})"
+            for name in _NUMPY_FUNCTIONS
+        },
+        "round": "np.rint({0})",
+        "erf": "math.erf({0})",
+        "erfc": "math.erfc({0})",
+        "switch": "({1} if {0} else {2})",
+    },
+    kind_overrides={
+        ("invert", "b"): "(not {0})",
+        ("and", "b"): "({0} and {1})",
+        ("or", "b"): "({0} or {1})",
+        ("add", "b"): "({0} or {1})",
+        ("mul", "b"): "({0} and {1})",
+        ("maximum", "b"): "({0} or {1})",
+        ("minimum", "b"): "({0} and {1})",
+        ("lt", "c"): "_clt({0}, {1})",
+        ("le", "c"): "_cle({0}, {1})",
+        ("gt", "c"): "_cgt({0}, {1})",
+        ("ge", "c"): "_cge({0}, {1})",
+        ("minimum", "c"): "_cminimum({0}, {1})",
+        ("maximum", "c"): "_cmaximum({0}, {1})",
+        ("clip", "c"): "_cclip({0}, {1}, {2})",
+        ("true_div", "c"): "_cdiv({0}, {1})",
+        ("reciprocal", "c"): "_cdiv(1.0 + 0j, {0})",
+        ("sign", "c"): "_csign({0})",
+        ("pow", "c"): "_cpow({0}, {1})",
+        ("sinh", "c"): "_csinh({0})",
+        ("cosh", "c"): "_ccosh({0})",
+        ("tanh", "c"): "_ctanh({0})",
+        ("arccosh", "c"): "_carccosh({0})",
+    },
+    dtype_overrides={
+        ("minimum", "float16"): "_minimum_first({0}, {1})",
+        ("maximum", "float16"): "_maximum_first({0}, {1})",
+        ("clip", "float16"): "_clip_first({0}, {1}, {2})",
+    },
+)
 
 #: ops that call a `croton_numba.mathlib` function for float32/float64 arguments
 MATHLIB_OPS = (
@@ -172,16 +122,12 @@ def scalar_expression(name: str, args: list[str], in_dtypes, out_dtype: str, mat
         return _convert(args[0], in_dtypes[0], out_dtype)
     # the arguments already hold values of in_dtypes (the caller converted them)
     compute = in_dtypes[-1]
-    kind = np.dtype(compute).kind
     # half precision computes in single precision, as NumPy's float16 loops do
     function = mathlib.get((name, "float32" if compute == "float16" else compute))
     if function is not None:
         expression = f"{function}({', '.join(args)})"
     else:
-        template = _DTYPE_OVERRIDES.get(
-            (name, compute), _KIND_OVERRIDES.get((name, kind), TEMPLATES[name])
-        )
-        expression = template.format(*args)
+        expression = SYNTAX.render(name, args, compute)
     return _convert(expression, None, out_dtype)
 
 
