@@ -139,6 +139,14 @@ class Backend:
         """Convert a numpy array to this backend's array type."""
         return array
 
+    def native_value(self, value, type):
+        """``value`` itself when it already is one of this backend's arrays of ``type``.
+
+        Such inputs are used in place (a device array stays where it is); anything else
+        returns None and goes through ``type.filter`` and `to_backend`.
+        """
+        return None
+
     def to_numpy(self, value) -> np.ndarray:
         """Convert one of this backend's arrays to a numpy array (a copy if on a device)."""
         return np.asarray(value)
@@ -224,10 +232,13 @@ def select_backend(name: str | None = None) -> Backend:
     """The backend to compile with.
 
     In order: ``name``, ``croton.config.backend``, the ``CROTON_BACKEND`` environment
-    variable, else the available CPU backend of highest priority.
+    variable, else the available CPU backend of highest priority. A `Backend` object
+    given as ``name`` is returned as it is.
     """
     from croton.config import config
 
+    if isinstance(name, Backend):
+        return name
     for choice in (name, config.backend, os.environ.get("CROTON_BACKEND") or None):
         if choice:
             return get_backend(choice)

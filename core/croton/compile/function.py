@@ -125,6 +125,7 @@ def function(
     backend: str | None = None,
     allow_fallback: bool | None = None,
     trust_input: bool = False,
+    return_device_arrays: bool = False,
 ) -> Function:
     """Compile ``outputs`` as a function of ``inputs``.
 
@@ -150,7 +151,12 @@ def function(
         ``"raise"`` (default), ``"warn"`` or ``"ignore"`` for inputs no output uses.
     backend
         A backend name; default: ``croton.config.backend``, ``CROTON_BACKEND``, else the
-        fastest available CPU backend.
+        fastest available CPU backend. A `croton.backend.Backend` object is used as it is,
+        without asking whether it can run here (tools that only generate code use this).
+    return_device_arrays
+        Return outputs as the backend's own arrays (``cupy.ndarray`` on the GPU, jax
+        arrays), left on its device, instead of numpy copies. Backends whose arrays are
+        numpy arrays return numpy arrays either way.
     mode
         ``"FAST_RUN"``, ``"FAST_COMPILE"`` or ``"NONE"`` (how much to rewrite).
     profile
@@ -267,7 +273,14 @@ def function(
         original_outputs=output_vars,
         allow_input_downcast=allow_input_downcast,
     )
-    return Function(maker, executable, single=single, name=name, trust_input=trust_input)
+    return Function(
+        maker,
+        executable,
+        single=single,
+        name=name,
+        trust_input=trust_input,
+        return_device_arrays=return_device_arrays,
+    )
 
 
 class FunctionMaker:
@@ -326,7 +339,13 @@ class Function:
     """A compiled function. Call it with the input values, positionally or by name."""
 
     def __init__(
-        self, maker: FunctionMaker, executable, single: bool, name=None, trust_input: bool = False
+        self,
+        maker: FunctionMaker,
+        executable,
+        single: bool,
+        name=None,
+        trust_input: bool = False,
+        return_device_arrays: bool = False,
     ):
         self.maker = maker
         self.name = name
@@ -337,6 +356,7 @@ class Function:
         self._copy_output = _aliased_outputs(maker.fgraph)
         self._backend = maker.backend
         self._numpy_native = maker.backend.uses_numpy_arrays
+        self.return_device_arrays = return_device_arrays
         ins = maker.inputs
         self._input_names = {}
         for position, i in enumerate(ins):
@@ -390,13 +410,24 @@ class Function:
                 values[position] = i.value
         if self.trust_input:
             return values
+        if self._numpy_native:
+            return [
+                type_.filter(value, name=label, allow_downcast=downcast)
+                for value, type_, label, downcast in zip(
+                    values, self._input_types, self._input_labels, self._downcast
+                )
+            ]
+        backend = self._backend
         converted = []
         for value, type_, label, downcast in zip(
             values, self._input_types, self._input_labels, self._downcast
         ):
-            converted.append(type_.filter(value, name=label, allow_downcast=downcast))
-        if not self._numpy_native:
-            converted = [self._backend.to_backend(v) for v in converted]
+            native = backend.native_value(value, type_)
+            if native is None:
+                native = backend.to_backend(
+                    type_.filter(value, name=label, allow_downcast=downcast)
+                )
+            converted.append(native)
         return converted
 
     def _positional(self, args) -> list:
@@ -464,7 +495,8 @@ class Function:
         result = []
         for value, copy in zip(values, self._copy_output):
             if not self._numpy_native:
-                value = self._backend.to_numpy(value)
+                if not self.return_device_arrays:
+                    value = self._backend.to_numpy(value)
             elif copy:
                 value = np.array(value)
             elif type(value) is not np.ndarray:
@@ -507,6 +539,7 @@ class Function:
             "backend": maker.backend.name,
             "allow_input_downcast": maker.allow_input_downcast,
             "trust_input": self.trust_input,
+            "return_device_arrays": self.return_device_arrays,
         }
         return (_unpickle_function, (state,))
 
@@ -533,4 +566,5 @@ def _unpickle_function(state) -> Function:
         on_unused_input="ignore",
         no_default_updates=True,
         trust_input=state.get("trust_input", False),
+        return_device_arrays=state.get("return_device_arrays", False),
     )

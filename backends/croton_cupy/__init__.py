@@ -1,0 +1,1 @@
+"""croton's GPU backend: generated CUDA kernels through CuPy, cuBLAS for products."""

@@ -1,0 +1,14 @@
+"""The CuPy backend's lowering rules: ``rule(op, node) -> kernel(*input_values)``.
+
+Values are ``cupy.ndarray`` (0-d arrays for scalars). A kernel returns its output as a
+device array of exactly the node's output dtype (a tuple for a multi-output node).
+Rules build their device kernels when they run, not when the module is imported, and
+never touch the device at lowering time.
+"""
+
+from __future__ import annotations
+
+from croton.backend import LoweringRegistry
+
+registry = LoweringRegistry("cupy")
+lowers = registry.lowers
