@@ -1,0 +1,28 @@
+"""Tiers of the CuPy backend's tests: what runs anywhere, and what needs a GPU.
+
+Tests that run kernels on a device take the ``gpu`` fixture: it gives the ``cupy`` module
+where a device is present and skips the test, saying why, where there is none.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from croton_cupy import runtime
+
+
+@pytest.fixture
+def gpu():
+    """The ``cupy`` module on a machine with a CUDA device; skips the test elsewhere."""
+    reason = runtime.unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"needs a GPU: the cupy backend is unavailable here ({reason})")
+    return runtime.load_cupy()
+
+
+@pytest.fixture(scope="session")
+def cupy_backend():
+    """The registered cupy backend object (compiling needs no device; calling does)."""
+    from croton.backend import _discover
+
+    return _discover()["cupy"]
