@@ -12,3 +12,16 @@ from croton.backend import LoweringRegistry
 
 registry = LoweringRegistry("cupy")
 lowers = registry.lowers
+
+
+# the rules, one module per family of ops (importing them registers them)
+from croton_cupy import (  # noqa: E402,F401,I001
+    elemwise,
+    nnet,
+    arrays,
+    conv,
+    pool,
+    scan,
+    ifelse,
+    random,
+)
