@@ -1,0 +1,92 @@
+"""Running the backend's raw CUDA kernels on the host, to check their values without a GPU.
+
+The raw kernels of pooling and convolution are grid-stride loops in plain C++ (no CUDA
+intrinsics), so the same source compiled by the host's C++ compiler, with one block of
+one thread, computes every element: a launch becomes a function call. `host_rules`
+runs a lowering rule that way, with numpy standing in for cupy, so its host code (the
+shapes, the copies, the matmuls) runs too. What this cannot see: races between threads,
+and anything CUDA-specific (NVRTC checks that the source compiles for the device).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+
+import numpy as np
+import pytest
+
+# one block of one thread: the grid-stride loop visits every element in order
+_PRELUDE = """
+#define __global__
+struct croton_dim3 { unsigned int x, y, z; };
+static const croton_dim3 blockIdx = {0, 0, 0}, threadIdx = {0, 0, 0};
+static const croton_dim3 blockDim = {1, 1, 1}, gridDim = {1, 1, 1};
+"""
+
+_directory = None
+_libraries: dict[str, ctypes.CDLL] = {}
+
+
+class HostKernel:
+    """A raw kernel compiled for the host; called like a ``cupy.RawKernel``."""
+
+    def __init__(self, code: str, name: str):
+        global _directory
+        if shutil.which("g++") is None:
+            pytest.skip("running kernels on the host needs a C++ compiler (g++)")
+        self.name, self.code = name, code
+        digest = hashlib.sha1(code.encode()).hexdigest()[:16]
+        if digest not in _libraries:
+            _directory = _directory or tempfile.mkdtemp(prefix="croton-host-cuda-")
+            source = os.path.join(_directory, f"{digest}.cpp")
+            library = os.path.join(_directory, f"{digest}.so")
+            with open(source, "w") as file:
+                file.write(_PRELUDE + code)
+            done = subprocess.run(
+                ["g++", "-O1", "-shared", "-fPIC", "-o", library, source],
+                capture_output=True,
+                text=True,
+            )
+            assert done.returncode == 0, f"{done.stderr}\n{code}"
+            _libraries[digest] = ctypes.CDLL(library)
+        self._function = getattr(_libraries[digest], name)
+        self._function.restype = None
+
+    def __call__(self, grid, block, args):
+        converted = []
+        for a in args:
+            if isinstance(a, np.ndarray):
+                assert a.flags.c_contiguous, "raw kernels take contiguous arrays"
+                converted.append(ctypes.c_void_p(a.ctypes.data))
+            elif isinstance(a, np.integer):
+                converted.append(ctypes.c_longlong(int(a)))
+            else:
+                raise TypeError(f"a raw kernel argument of type {type(a).__name__}")
+        self._function(*converted)
+
+
+def host_rules(monkeypatch):
+    """Make the backend's rules run on the host (numpy for cupy, raw kernels as C++) for
+    the rest of a test; a function ``run(backend, node, *values)``. Test modules wrap it
+    in a fixture."""
+    from croton_cupy import kernels, runtime
+
+    def raw(code: str, entry: str = "KERNEL"):
+        body = code.replace(entry, "KERNEL")
+        name = kernels._name("raw", (body,))
+        return HostKernel(body.replace("KERNEL", name), name)
+
+    monkeypatch.setattr(runtime, "load_cupy", lambda: np)
+    monkeypatch.setattr(kernels, "raw", raw)
+
+    def run(backend, node, *values):
+        """The output(s) of ``node`` on ``values`` through ``backend``'s rule for it."""
+        rule = backend.registry.lookup(node.op)
+        return rule(node.op, node)(*values)
+
+    return run
