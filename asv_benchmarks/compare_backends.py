@@ -1,8 +1,10 @@
 """Time the workloads of ``benchmarks/workloads.py`` on every backend, in one run.
 
-Prints a Markdown table for ``docs/performance.md``: numpy eager, croton's backends,
-and, when installed, PyTensor (its numba mode) and ``jax.jit``. Every result is checked
-against numpy eager before it is timed. Run it from this directory::
+Prints a Markdown table for ``docs/performance.md``: numpy eager, croton's CPU backends,
+croton's cupy backend (n/a where it cannot run: no GPU), and, when installed, PyTensor
+(its numba mode) and ``jax.jit``. Every result is checked against numpy eager before it
+is timed; on cupy the inputs are on the device and a timed call waits for the device to
+finish (``workloads.compiled``). Run it from this directory::
 
     python compare_backends.py
 """
@@ -22,7 +24,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "benchmarks"))
 warnings.simplefilter("ignore")
 
-from workloads import chain, mlp_step  # noqa: E402
+from workloads import chain, compiled, mlp_data, mlp_step, on_device  # noqa: E402
 
 import croton  # noqa: E402
 import croton.backend  # noqa: E402
@@ -47,9 +49,29 @@ def _median_seconds(call, repeat: int = 7) -> float:
 
 
 def _croton_backends() -> list[str]:
-    return [
-        b.name for b in croton.backend.list_backends() if b.is_available() and b.device == "cpu"
-    ]
+    """croton's available CPU backends, then ``cupy`` (available or not: a column of n/a)."""
+    cpu = [b.name for b in croton.backend.list_backends() if b.is_available() and b.device == "cpu"]
+    return cpu + ["cupy"]
+
+
+def _runs(backend: str) -> bool:
+    """Whether ``backend`` can run here (cupy needs a GPU)."""
+    try:
+        croton.backend.get_backend(backend)
+    except croton.backend.BackendError:
+        return False
+    return True
+
+
+def _host(values):
+    """Device arrays (and lists of them) copied to numpy; anything else as it is."""
+    if isinstance(values, (list, tuple)):
+        return [_host(v) for v in values]
+    return values.get() if type(values).__module__.startswith("cupy") else values
+
+
+def _placed(backend: str, args) -> tuple:
+    return tuple(on_device(backend, a) for a in args)
 
 
 def _workloads():
@@ -76,12 +98,12 @@ def _croton_function(kind: str, backend: str):
     if kind in ("chain", "ssd"):
         x, y = T.dvectors("x", "y")
         out = chain(x, y, T) if kind == "chain" else T.sum((x - y) ** 2)
-        return croton.function([x, y], out, backend=backend)
+        return compiled([x, y], out, backend)
     if kind == "lse":
         m = T.dmatrix("m")
-        return croton.function([m], T.logsumexp(m, axis=1), backend=backend)
+        return compiled([m], T.logsumexp(m, axis=1), backend)
     a, b = T.dscalars("a", "b")
-    return croton.function([a, b], a + b, backend=backend)
+    return compiled([a, b], a + b, backend)
 
 
 def _jax_function(kind: str):
@@ -114,26 +136,12 @@ def _pytensor_function(kind: str):
     return pytensor.function([a, b], a + b, mode="NUMBA")
 
 
-def _mlp_parameters(floatX: str = "float32"):
-    """The initial weights, data and labels of `workloads.mlp_step`."""
-    rng = np.random.default_rng(3)
-    params = [
-        (rng.normal(size=(784, 256)) * 0.05).astype(floatX),
-        np.zeros(256, dtype=floatX),
-        (rng.normal(size=(256, 10)) * 0.05).astype(floatX),
-        np.zeros(10, dtype=floatX),
-    ]
-    data = rng.normal(size=(256, 784)).astype(floatX)
-    labels = rng.integers(0, 10, size=256)
-    return params, data, labels
-
-
 def _pytensor_mlp_step():
     import pytensor
     import pytensor.tensor as pt
     from pytensor.tensor.special import softmax
 
-    values, data, labels = _mlp_parameters()
+    values, data, labels = mlp_data()
     params = [pytensor.shared(v) for v in values]
     W1, b1, W2, b2 = params
     x, y = pt.matrix("x", dtype="float32"), pt.lvector("y")
@@ -150,7 +158,7 @@ def _jax_mlp_step():
     import jax
     import jax.numpy as jnp
 
-    values, data, labels = _mlp_parameters()
+    values, data, labels = mlp_data()
 
     def cost(params, x, y):
         W1, b1, W2, b2 = params
@@ -215,13 +223,19 @@ def _conv_row(extra: list[str]):
 
     x, w = conv_data(_CONV_LAYER)
     expected = conv_functions("numpy", _CONV_LAYER)[1](x, w)
-    functions = [conv_functions(name, _CONV_LAYER)[1] for name in _croton_backends()]
-    functions += [_CONV_EXTRA[name]() for name in extra]
-    cells = [None]
-    for function in functions:
-        for got, want in zip(function(x, w), expected):
+    runs = [
+        (name, conv_functions(name, _CONV_LAYER)[1]) for name in _croton_backends() if _runs(name)
+    ]
+    runs += [(name, _CONV_EXTRA[name]()) for name in extra]
+    cells = [None] + [None] * (len(_croton_backends()) + len(extra))
+    columns = [*_croton_backends(), *extra]
+    for name, function in runs:
+        args = _placed(name, (x, w))
+        for got, want in zip(_host(function(*args)), expected):
             np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
-        cells.append(_median_seconds(lambda f=function: f(x, w), repeat=5))
+        cells[1 + columns.index(name)] = _median_seconds(
+            lambda f=function, args=args: f(*args), repeat=5
+        )
     return ("conv2d 1->16 3x3, 32x28x28, + gradients, float32", cells)
 
 
@@ -262,17 +276,23 @@ def _rnn_row(extra: list[str]):
     from benchmarks.scan import rnn_graph, rnn_values
 
     values = rnn_values()
-    functions = []
-    for name in ["numpy", *_croton_backends()]:
-        inputs, states, gradients = rnn_graph()
-        functions.append(croton.function(inputs, [states, *gradients], backend=name))
-    expected = functions.pop(0)(*values)
-    functions += [_RNN_EXTRA[name]() for name in extra]
-    cells = [None]
-    for function in functions:
-        for got, want in zip(function(*values), expected):
+    inputs, states, gradients = rnn_graph()
+    expected = croton.function(inputs, [states, *gradients], backend="numpy")(*values)
+    runs = []
+    for name in _croton_backends():
+        if _runs(name):
+            inputs, states, gradients = rnn_graph()
+            runs.append((name, compiled(inputs, [states, *gradients], name)))
+    runs += [(name, _RNN_EXTRA[name]()) for name in extra]
+    cells = [None] + [None] * (len(_croton_backends()) + len(extra))
+    columns = [*_croton_backends(), *extra]
+    for name, function in runs:
+        args = _placed(name, values)
+        for got, want in zip(_host(function(*args)), expected):
             np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3)
-        cells.append(_median_seconds(lambda f=function: f(*values), repeat=5))
+        cells[1 + columns.index(name)] = _median_seconds(
+            lambda f=function, args=args: f(*args), repeat=5
+        )
     return ("RNN scan 100 steps, 32x64->128, + gradients, float32", cells)
 
 
@@ -351,16 +371,22 @@ def main() -> None:
     for label, args, eager, kind in _workloads():
         expected = eager(*args)
         cells = [_median_seconds(lambda eager=eager, args=args: eager(*args))]
-        makers = [lambda k, b=b: _croton_function(k, b) for b in _croton_backends()]
-        makers += list(extra.values())
-        for make in makers:
-            function = make(kind)
-            np.testing.assert_allclose(function(*args), expected, rtol=1e-8)
-            cells.append(_median_seconds(lambda f=function, args=args: f(*args)))
+        makers = [(b, lambda k, b=b: _croton_function(k, b)) for b in _croton_backends()]
+        makers += list(extra.items())
+        for name, make in makers:
+            if name in _croton_backends() and not _runs(name):
+                cells.append(None)
+                continue
+            function, placed = make(kind), _placed(name, args)
+            np.testing.assert_allclose(_host(function(*placed)), expected, rtol=1e-8)
+            cells.append(_median_seconds(lambda f=function, placed=placed: f(*placed)))
         rows.append((label, cells))
     # the MLP training step: no numpy eager column (it needs gradients)
     cells = [None]
     for name in _croton_backends():
+        if not _runs(name):
+            cells.append(None)
+            continue
         step, data, labels = mlp_step(name)
         timed = lambda step=step, data=data, labels=labels: step(data, labels)  # noqa: E731
         cells.append(_median_seconds(timed, repeat=5))

@@ -12,7 +12,7 @@ import numpy as np
 import croton
 import croton.tensor as T
 
-from .workloads import BACKENDS, _require
+from .workloads import BACKENDS, _require, compiled, on_device
 
 #: layer name -> (input shape, filter shape, border_mode)
 LAYERS = {
@@ -32,14 +32,16 @@ def conv_data(layer: str):
 
 def conv_functions(backend: str, layer: str):
     """``(forward, forward_and_gradient)`` on a croton backend: ``conv2d(x, w)``, and the
-    output with the gradients of ``sum(conv2d(x, w) ** 2)`` wrt the input and the filters."""
+    output with the gradients of ``sum(conv2d(x, w) ** 2)`` wrt the input and the filters.
+
+    On cupy they return device arrays once the device has finished (`compiled`)."""
     border_mode = LAYERS[layer][2]
     x = T.tensor("float32", shape=(None,) * 4, name="x")
     w = T.tensor("float32", shape=(None,) * 4, name="w")
     out = T.nnet.conv2d(x, w, border_mode=border_mode)
     gx, gw = croton.grad((out**2).sum(), [x, w])
-    forward = croton.function([x, w], out, backend=backend)
-    both = croton.function([x, w], [out, gx, gw], backend=backend)
+    forward = compiled([x, w], out, backend)
+    both = compiled([x, w], [out, gx, gw], backend)
     return forward, both
 
 
@@ -50,7 +52,7 @@ class Conv2d:
 
     def setup(self, backend, layer):
         _require(backend)
-        self.x, self.w = conv_data(layer)
+        self.x, self.w = (on_device(backend, a) for a in conv_data(layer))
         self.forward, self.both = conv_functions(backend, layer)
         self.forward(self.x, self.w)  # compiled and warm
         self.both(self.x, self.w)

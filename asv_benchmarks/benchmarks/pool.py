@@ -13,7 +13,7 @@ import croton
 import croton.tensor as T
 from croton.tensor.signal.pool import pool_2d
 
-from .workloads import BACKENDS, _require
+from .workloads import BACKENDS, _require, compiled, on_device
 
 SHAPE = (32, 16, 64, 64)
 GEOMETRIES = {
@@ -62,9 +62,11 @@ class Pool2d:
             w = T.tensor("float32", shape=(None,) * 4, name="w")
             pooled = pool_2d(x, ignore_border=True, **options)
             grad = croton.grad((pooled * w).sum(), x)
-            self.forward = croton.function([x], pooled, backend=backend)
-            self.both = croton.function([x, w], [pooled, grad], backend=backend)
+            self.forward = compiled([x], pooled, backend)
+            self.both = compiled([x, w], [pooled, grad], backend)
+            self.x = on_device(backend, self.x)
             self.weights = rng.normal(size=self.forward(self.x).shape).astype("float32")
+            self.weights = on_device(backend, self.weights)
         self.forward(self.x)  # compiled and warm
         self.both(self.x, self.weights)
 

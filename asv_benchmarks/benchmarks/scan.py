@@ -12,7 +12,7 @@ import numpy as np
 import croton
 import croton.tensor as T
 
-from .workloads import BACKENDS, _require
+from .workloads import BACKENDS, _require, compiled, on_device
 
 STEPS, BATCH, INPUTS, HIDDEN = 100, 32, 64, 128
 
@@ -53,9 +53,9 @@ class RecurrentLayer:
     def setup(self, backend):
         _require(backend)
         inputs, states, gradients = rnn_graph()
-        self.values = rnn_values()
-        self.forward = croton.function(inputs, states, backend=backend)
-        self.both = croton.function(inputs, [states, *gradients], backend=backend)
+        self.values = [on_device(backend, v) for v in rnn_values()]
+        self.forward = compiled(inputs, states, backend)
+        self.both = compiled(inputs, [states, *gradients], backend)
         self.forward(*self.values)  # compiled and warm
         self.both(*self.values)
 

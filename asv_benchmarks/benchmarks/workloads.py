@@ -3,6 +3,11 @@
 Each benchmark is parametrised by backend; a backend that is not available here (cupy
 without a GPU) is reported as n/a by raising ``NotImplementedError`` in ``setup``, as
 asv expects. ``numpy-eager`` is plain NumPy, the baseline the targets are set against.
+
+On cupy, `on_device` places the inputs on the GPU in ``setup`` and `compiled` functions
+keep their outputs there and wait for the device before returning (kernels launch
+asynchronously), so a timed call is the device's work, with no host transfer of inputs
+or outputs.
 """
 
 from __future__ import annotations
@@ -38,6 +43,35 @@ def _require(backend: str) -> None:
         raise NotImplementedError(str(error)) from None
 
 
+def on_device(backend: str, array):
+    """``array`` where ``backend``'s functions read it without a copy (a cupy array on cupy)."""
+    if backend != "cupy":
+        return array
+    import cupy
+
+    return cupy.asarray(array)
+
+
+def compiled(inputs, outputs, backend: str, **options):
+    """``croton.function`` for timing: on cupy, a call returns its outputs as device arrays
+    once the device has finished computing them."""
+    if backend != "cupy":
+        return croton.function(inputs, outputs, backend=backend, **options)
+    import cupy
+
+    function = croton.function(
+        inputs, outputs, backend=backend, return_device_arrays=True, **options
+    )
+
+    def synchronized(*args, **kwargs):
+        out = function(*args, **kwargs)
+        cupy.cuda.get_current_stream().synchronize()
+        return out
+
+    synchronized.function = function
+    return synchronized
+
+
 def chain(x, y, lib):
     """The elementwise chain of the performance notes."""
     return lib.exp(-((x * y) ** 2)) * lib.sin(x) + lib.log1p(y * y) / (1 + abs(x))
@@ -51,12 +85,13 @@ class ElementwiseChain:
     def setup(self, backend, size):
         _require(backend)
         rng = np.random.default_rng(0)
-        self.a, self.b = rng.normal(size=size), rng.normal(size=size)
+        self.a = on_device(backend, rng.normal(size=size))
+        self.b = on_device(backend, rng.normal(size=size))
         if backend == "numpy-eager":
             self.f = lambda a, b: chain(a, b, np)
         else:
             x, y = T.dvectors("x", "y")
-            self.f = croton.function([x, y], chain(x, y, T), backend=backend)
+            self.f = compiled([x, y], chain(x, y, T), backend)
         self.f(self.a, self.b)  # compiled and warm
 
     def time_chain(self, backend, size):
@@ -71,15 +106,16 @@ class FusedReductions:
     def setup(self, backend):
         _require(backend)
         rng = np.random.default_rng(1)
-        self.a, self.b = rng.normal(size=10**7), rng.normal(size=10**7)
-        self.m = rng.normal(size=(4000, 4000))
+        self.a = on_device(backend, rng.normal(size=10**7))
+        self.b = on_device(backend, rng.normal(size=10**7))
+        self.m = on_device(backend, rng.normal(size=(4000, 4000)))
         if backend == "numpy-eager":
             self.ssd = lambda a, b: np.sum((a - b) ** 2)
             self.lse = lambda m: np.log(np.sum(np.exp(m - m.max(1, keepdims=True)), 1)) + m.max(1)
         else:
             x, y, m = T.dvector("x"), T.dvector("y"), T.dmatrix("m")
-            self.ssd = croton.function([x, y], T.sum((x - y) ** 2), backend=backend)
-            self.lse = croton.function([m], T.logsumexp(m, axis=1), backend=backend)
+            self.ssd = compiled([x, y], T.sum((x - y) ** 2), backend)
+            self.lse = compiled([m], T.logsumexp(m, axis=1), backend)
         self.ssd(self.a, self.b)
         self.lse(self.m)
 
@@ -100,31 +136,42 @@ class LogisticRegressionStep:
         if backend == "numpy-eager":
             raise NotImplementedError("a training step needs gradients; compare the backends")
         rng = np.random.default_rng(2)
-        self.data = rng.normal(size=(1000, 100))
-        self.targets = (rng.random(1000) < 0.5).astype("float64")
+        self.data = on_device(backend, rng.normal(size=(1000, 100)))
+        self.targets = on_device(backend, (rng.random(1000) < 0.5).astype("float64"))
         w = croton.shared(np.zeros(100), name="w")
         b = croton.shared(np.asarray(0.0), name="b")
         x, t = T.dmatrix("x"), T.dvector("t")
         p = T.nnet.sigmoid(T.dot(x, w) + b)
         cost = T.nnet.binary_crossentropy(p, t).mean() + 0.01 * (w**2).sum()
         gw, gb = T.grad(cost, [w, b])
-        self.step = croton.function(
-            [x, t], cost, updates=[(w, w - 0.1 * gw), (b, b - 0.1 * gb)], backend=backend
-        )
+        self.step = compiled([x, t], cost, backend, updates=[(w, w - 0.1 * gw), (b, b - 0.1 * gb)])
         self.step(self.data, self.targets)
 
     def time_step(self, backend):
         self.step(self.data, self.targets)
 
 
-def mlp_step(backend: str, floatX: str = "float32"):
-    """The 784-256-10 MLP training step (batch 256) and its data."""
+def mlp_data(floatX: str = "float32"):
+    """The MLP's initial parameters ``[W1, b1, W2, b2]``, a batch of 256 and its labels."""
     rng = np.random.default_rng(3)
+    params = [
+        (rng.normal(size=(784, 256)) * 0.05).astype(floatX),
+        np.zeros(256, dtype=floatX),
+        (rng.normal(size=(256, 10)) * 0.05).astype(floatX),
+        np.zeros(10, dtype=floatX),
+    ]
+    data = rng.normal(size=(256, 784)).astype(floatX)
+    labels = rng.integers(0, 10, size=256)
+    return params, data, labels
+
+
+def mlp_step(backend: str, floatX: str = "float32"):
+    """The 784-256-10 MLP training step (batch 256) and its data (on the device on cupy)."""
+    values, data, labels = mlp_data(floatX)
     with croton.config.change(floatX=floatX):
-        W1 = croton.shared((rng.normal(size=(784, 256)) * 0.05).astype(floatX), name="W1")
-        b1 = croton.shared(np.zeros(256, dtype=floatX), name="b1")
-        W2 = croton.shared((rng.normal(size=(256, 10)) * 0.05).astype(floatX), name="W2")
-        b2 = croton.shared(np.zeros(10, dtype=floatX), name="b2")
+        W1, b1, W2, b2 = (
+            croton.shared(value, name=name) for value, name in zip(values, ["W1", "b1", "W2", "b2"])
+        )
         x, y = T.matrix("x"), T.lvector("y")
         hidden = T.nnet.relu(T.dot(x, W1) + b1)
         probabilities = T.nnet.softmax(T.dot(hidden, W2) + b2)
@@ -132,10 +179,8 @@ def mlp_step(backend: str, floatX: str = "float32"):
         params = [W1, b1, W2, b2]
         grads = T.grad(cost, params)
         updates = [(p, p - np.asarray(0.1, dtype=floatX) * g) for p, g in zip(params, grads)]
-        step = croton.function([x, y], cost, updates=updates, backend=backend)
-    data = rng.normal(size=(256, 784)).astype(floatX)
-    labels = rng.integers(0, 10, size=256)
-    return step, data, labels
+        step = compiled([x, y], cost, backend, updates=updates)
+    return step, on_device(backend, data), on_device(backend, labels)
 
 
 class MLPTrainingStep:
@@ -160,12 +205,12 @@ class CallOverhead:
 
     def setup(self, backend):
         _require(backend)
-        self.a, self.b = np.asarray(1.0), np.asarray(2.0)
+        self.a, self.b = on_device(backend, np.asarray(1.0)), on_device(backend, np.asarray(2.0))
         if backend == "numpy-eager":
             self.f = np.add
         else:
             a, b = T.dscalars("a", "b")
-            self.f = croton.function([a, b], a + b, backend=backend)
+            self.f = compiled([a, b], a + b, backend)
         self.f(self.a, self.b)
 
     def time_scalar_add(self, backend):
