@@ -20,6 +20,9 @@ import tempfile
 import numpy as np
 import pytest
 
+from croton.backend import Backend, reference_backend, resolve_rules
+from croton.compile.program import Program
+
 # one block of one thread: the grid-stride loop visits every element in order
 _PRELUDE = """
 #define __global__
@@ -90,3 +93,45 @@ def host_rules(monkeypatch):
         return rule(node.op, node)(*values)
 
     return run
+
+
+class HostBackend(Backend):
+    """A backend for the host made of the reference backend's rules, except for the op
+    classes ``own``, which get the cupy backend's rules (run as `host_rules` makes them).
+
+    With it, whole conformance cases run through the cupy rules of those ops on a machine
+    without a GPU; inner graphs (scan, ifelse) compile with it too.
+    """
+
+    name = "cupy-on-host"
+
+    def __init__(self, own):
+        from croton_cupy.backend import CupyBackend
+
+        super().__init__()
+        reference = reference_backend().registry
+        for op_class in reference.op_classes:
+            self.registry.register(op_class, reference.lookup_class(op_class))
+        device = CupyBackend.shared().registry
+        for op_class in own:
+            self.registry.register(op_class, device.lookup_class(op_class), replace=True)
+
+    def compile(self, fgraph, *, allow_fallback: bool = False):
+        from croton_numpy.backend import NumpyExecutable
+
+        nodes = fgraph.toposort()
+        rules = resolve_rules(nodes, self, allow_fallback)
+        kernels = [rule(node.op, node) for node, (rule, _) in zip(nodes, rules)]
+        program = Program(fgraph.inputs, fgraph.outputs, nodes, kernels)
+        return NumpyExecutable(program, self.name)
+
+
+def host_backend(monkeypatch, own):
+    """A `HostBackend` for ``own``, installed as the cupy backend's shared instance (inner
+    graphs compile with it) for the rest of a test, with `host_rules` in force."""
+    from croton_cupy.backend import CupyBackend
+
+    host_rules(monkeypatch)
+    host = HostBackend(own)
+    monkeypatch.setattr(CupyBackend, "shared", classmethod(lambda cls: host))
+    return host
