@@ -1,5 +1,485 @@
-"""Products (cuBLAS), layout, shape, indexing and inner-graph maps."""
+"""Products (cuBLAS), layout, shape, indexing and inner-graph maps.
+
+Each rule is the numpy reference rule with CuPy for NumPy (same dtypes, checks and
+errors), except where CuPy differs from NumPy:
+
+- integer-array indices out of bounds wrap around in CuPy; NumPy raises. Every advanced
+  index is checked first (one reduction kernel and one synchronisation per index array),
+  and an offending index raises NumPy's ``IndexError``.
+- a boolean mask whose length differs from its axis raises in NumPy; CuPy lets an empty
+  mask through. Mask shapes are checked on the host (shapes are host values).
+- ``numpy.add.at`` is ``cupyx.scatter_add``, whose atomic adds exist for int32, int64,
+  uint32, uint64 and the float types: smaller integers and booleans accumulate in a
+  64-bit copy; complex values accumulate their real and imaginary parts separately.
+
+Shapes, sizes and scalar indices the host needs (``reshape``, ``alloc``, slice bounds)
+are read back from the device with ``int(...)``/``.get()``.
+"""
 
 from __future__ import annotations
 
-from croton_cupy.lowering import lowers  # noqa: F401
+import numpy as np
+
+from croton.ops.blas import Dot, Gemm, Matmul
+from croton.ops.elemwise import DimShuffle
+from croton.ops.map import Map
+from croton.ops.shape import Alloc, ARange, Eye, Join, Repeat, Reshape, Shape, SpecifyShape, Split
+from croton.ops.subtensor import IncSubtensor, Subtensor, build_index
+from croton_cupy import kernels, runtime
+from croton_cupy.lowering import lowers
+
+
+def _out_dtype(node, i: int = 0) -> np.dtype:
+    return np.dtype(node.outputs[i].type.dtype)
+
+
+# -- layout --------------------------------------------------------------------------------
+
+
+@lowers(DimShuffle)
+def _dimshuffle(op, node):
+    kept_sorted = sorted(op.kept)
+    permutation = [kept_sorted.index(d) for d in op.kept]
+    identity = permutation == list(range(len(permutation)))
+    inserted = tuple(i for i, d in enumerate(op.new_order) if d == "x")
+    dropped = bool(op.dropped)
+    cupy = runtime.load_cupy()
+
+    def kernel(x):
+        if dropped:
+            x = x.reshape([x.shape[i] for i in kept_sorted])
+        if not identity:
+            x = x.transpose(permutation)
+        if inserted:
+            x = cupy.expand_dims(x, inserted)
+        return x
+
+    return kernel
+
+
+# -- products ------------------------------------------------------------------------------
+
+
+@lowers(Dot)
+def _dot(op, node):
+    dtype = _out_dtype(node)
+    cupy = runtime.load_cupy()
+
+    def kernel(a, b):
+        return cupy.dot(a, b).astype(dtype, copy=False)
+
+    return kernel
+
+
+def scale_and_add(dtype) -> object:
+    """The kernel ``out = beta * c + alpha * product`` (`Gemm`'s epilogue) for ``dtype``."""
+    name = np.dtype(dtype).name
+    return kernels.elementwise(
+        f"{name} c, {name} alpha, {name} product, {name} beta",
+        f"{name} out",
+        "out = beta * c + alpha * product",
+    )
+
+
+@lowers(Gemm)
+def _gemm(op, node):
+    dtype = _out_dtype(node)
+    epilogue = scale_and_add(dtype)
+    cupy = runtime.load_cupy()
+
+    def kernel(c, alpha, a, b, beta):
+        # one cuBLAS product, then one elementwise pass writing over it: ``beta * c`` is
+        # formed even where beta is 0, so nan and inf in C propagate as in NumPy
+        product = cupy.matmul(a, b).astype(dtype, copy=False)
+        if np.broadcast_shapes(product.shape, c.shape) != product.shape:
+            return epilogue(c, alpha, product, beta)  # C stretches a product of one row
+        return epilogue(c, alpha, product, beta, product)
+
+    return kernel
+
+
+@lowers(Matmul)
+def _matmul(op, node):
+    dtype = _out_dtype(node)
+    a_type, b_type = (x.type for x in node.inputs)
+    checked = [
+        axis
+        for axis in range(a_type.ndim - 2)
+        if 1 not in (a_type.shape[axis], b_type.shape[axis])
+        and None in (a_type.shape[axis], b_type.shape[axis])
+    ]
+    cupy = runtime.load_cupy()
+
+    def kernel(a, b):
+        for axis in checked:
+            if a.shape[axis] != b.shape[axis]:
+                raise ValueError(
+                    f"matmul batch axes of shapes {a.shape} and {b.shape} do not match along "
+                    f"axis {axis}: lengths of unknown static size do not broadcast at run time. "
+                    "Declare the broadcasting axis (T.addbroadcast or dimshuffle('x', ...))."
+                )
+        return cupy.matmul(a, b).astype(dtype, copy=False)
+
+    return kernel
+
+
+# -- shapes --------------------------------------------------------------------------------
+
+
+@lowers(Shape)
+def _shape(op, node):
+    cupy = runtime.load_cupy()
+
+    def kernel(x):
+        return cupy.asarray(np.asarray(x.shape, dtype="int64"))
+
+    return kernel
+
+
+@lowers(Reshape)
+def _reshape(op, node):
+    cupy = runtime.load_cupy()
+
+    def kernel(x, shape):
+        return cupy.reshape(x, tuple(shape.tolist()))
+
+    return kernel
+
+
+@lowers(SpecifyShape)
+def _specify_shape(op, node):
+    expected = op.shape
+
+    def kernel(x):
+        if x.ndim != len(expected):
+            raise ValueError(
+                f"expected {len(expected)} dimensions (specify_shape), got shape {x.shape}"
+            )
+        for axis, (want, got) in enumerate(zip(expected, x.shape, strict=True)):
+            if want is not None and want != got:
+                raise ValueError(
+                    f"expected length {want} along axis {axis} (specify_shape {expected}), "
+                    f"got shape {x.shape}"
+                )
+        return x
+
+    return kernel
+
+
+@lowers(Alloc)
+def _alloc(op, node):
+    dtype = _out_dtype(node)
+    value_type = node.inputs[0].type
+    lead = node.outputs[0].ndim - value_type.ndim
+    unknown = [i for i, s in enumerate(value_type.shape) if s is None]
+    cupy = runtime.load_cupy()
+
+    def kernel(value, *shape):
+        shape = tuple(int(s) for s in shape)
+        for i in unknown:
+            if value.shape[i] != shape[lead + i]:
+                raise ValueError(
+                    f"cannot fill shape {shape} with a value of shape {value.shape}: axis {i} of "
+                    f"the value has unknown static length and does not match"
+                )
+        out = cupy.empty(shape, dtype=dtype)
+        out[...] = value
+        return out
+
+    return kernel
+
+
+@lowers(Join)
+def _join(op, node):
+    axis = op.axis
+    cupy = runtime.load_cupy()
+
+    def kernel(*tensors):
+        return cupy.concatenate(tensors, axis=axis)
+
+    return kernel
+
+
+@lowers(Split)
+def _split(op, node):
+    axis, n = op.axis, op.n_splits
+    cupy = runtime.load_cupy()
+
+    def kernel(x, sizes):
+        sizes = sizes.get()
+        if len(sizes) != n or sizes.sum() != x.shape[axis] or (sizes < 0).any():
+            raise ValueError(
+                f"split sizes {sizes.tolist()} do not split length {x.shape[axis]} into {n} pieces"
+            )
+        return tuple(cupy.split(x, np.cumsum(sizes)[:-1].tolist(), axis=axis))
+
+    return _single_output(kernel, node)
+
+
+@lowers(ARange)
+def _arange(op, node):
+    dtype = _out_dtype(node)
+    integral = all(x.dtype.startswith(("int", "uint")) for x in node.inputs)
+    # CuPy fills start + i * step in the output dtype: NumPy's values exactly when the
+    # bounds are integers; otherwise NumPy's own arange runs on the host and is copied
+    on_device = integral and dtype.kind in "iuf"
+    cupy = runtime.load_cupy()
+
+    def kernel(start, stop, step):
+        start, stop, step = start.get(), stop.get(), step.get()
+        if step == 0:
+            raise ValueError("arange step must not be zero")
+        if on_device:
+            return cupy.arange(int(start), int(stop), int(step), dtype=dtype)
+        return cupy.asarray(np.arange(start, stop, step, dtype=dtype))
+
+    return kernel
+
+
+@lowers(Eye)
+def _eye(op, node):
+    dtype = _out_dtype(node)
+    cupy = runtime.load_cupy()
+
+    def kernel(n, m, k):
+        return cupy.eye(int(n), int(m), int(k), dtype=dtype)
+
+    return kernel
+
+
+@lowers(Repeat)
+def _repeat(op, node):
+    axis = op.axis
+    cupy = runtime.load_cupy()
+
+    def kernel(x, repeats):
+        if not np.can_cast(repeats.dtype, np.intp, "safe"):
+            raise TypeError(
+                f"Cannot cast array data from {repeats.dtype!r} to {np.dtype(np.intp)!r} "
+                "according to the rule 'safe'"
+            )
+        if repeats.ndim == 1:
+            return cupy.repeat(x, repeats, axis=axis)
+        # a 0-d count reaches CuPy as a host int (its array path takes 1-d counts)
+        count = int(repeats)
+        if count < 0:
+            raise ValueError("negative dimensions are not allowed")
+        return cupy.repeat(x, count, axis=axis)
+
+    return kernel
+
+
+# -- indexing ------------------------------------------------------------------------------
+
+
+def out_of_range_check(dtype):
+    """A reduction: whether any entry of an index array of ``dtype`` falls outside a length.
+
+    ``check(index, numpy.int64(length))`` is a 0-d bool device array, true when some
+    entry is ``< -length`` or ``>= length`` (NumPy's bounds for an index into an axis).
+    """
+    name = np.dtype(dtype).name
+    if name.startswith("uint"):
+        outside = "index >= length"  # (-length would wrap around in unsigned arithmetic)
+    else:
+        outside = "index < -length || index >= length"
+    return kernels.reduction(
+        f"{name} index, int64 length",
+        "bool out",
+        f"({outside})",
+        "a || b",
+        "out = a",
+        "false",
+        "bool",
+    )
+
+
+def check_index_bounds(index, length: int, axis: int) -> None:
+    """Raise NumPy's ``IndexError`` if an integer index array leaves an axis of ``length``.
+
+    Parameters
+    ----------
+    index
+        A device array of integers.
+    length, axis
+        The indexed axis's length and position (for the message).
+    """
+    if index.size == 0:
+        return
+    if not bool(out_of_range_check(index.dtype)(index, np.int64(length))):
+        return
+    host = index.get().ravel()
+    bad = host[(host >= length) | ((host < -length) if host.dtype.kind == "i" else False)]
+    raise IndexError(f"index {int(bad[0])} is out of bounds for axis {axis} with size {length}")
+
+
+def _check_advanced(spec, x_shape: tuple, where: tuple) -> None:
+    """NumPy's checks on the arrays of an index, which CuPy does not make."""
+    axis = 0
+    for entry, item in zip(spec, where, strict=True):
+        kind = entry[0]
+        if axis + (item.ndim if kind == "mask" else 1) > len(x_shape):
+            return  # too many indices: CuPy says so
+        if kind == "array":
+            check_index_bounds(item, x_shape[axis], axis)
+            axis += 1
+        elif kind == "mask":
+            for i, length in enumerate(item.shape):
+                if length != x_shape[axis + i]:
+                    raise IndexError(
+                        f"boolean index did not match indexed array along axis {axis + i}; "
+                        f"size of axis is {x_shape[axis + i]} but size of corresponding "
+                        f"boolean axis is {length}"
+                    )
+            axis += item.ndim
+        else:
+            axis += 1
+
+
+@lowers(Subtensor)
+def _subtensor(op, node):
+    spec = op.spec
+    advanced = any(entry[0] in ("array", "mask") for entry in spec)
+
+    def kernel(x, *index):
+        where = build_index(spec, index)
+        if advanced:
+            _check_advanced(spec, x.shape, where)
+        return x[where]
+
+    return kernel
+
+
+def _masks_to_arrays(spec, x_shape: tuple, where: tuple) -> tuple:
+    """Boolean masks replaced by their integer coordinates, each checked against its axis.
+
+    As in the numpy rule (``numpy.add.at`` of ``numpy.nonzero``): a mask is not checked
+    against its axis's length, but the coordinates it gives are.
+    """
+    cupy = runtime.load_cupy()
+    result = []
+    axis = 0
+    for entry, item in zip(spec, where, strict=True):
+        kind = entry[0]
+        if kind == "mask":
+            for coordinates in cupy.nonzero(item):
+                check_index_bounds(coordinates, x_shape[axis], axis)
+                result.append(coordinates)
+                axis += 1
+            continue
+        if kind == "array":
+            check_index_bounds(item, x_shape[axis], axis)
+        result.append(item)
+        axis += 1
+    return tuple(result)
+
+
+#: the dtypes ``cupyx.scatter_add`` adds atomically (CuPy 14)
+_ATOMIC_ADD = frozenset(("int32", "int64", "uint32", "uint64", "float16", "float32", "float64"))
+
+
+def scatter_add(out, where: tuple, values) -> None:
+    """``numpy.add.at(out, where, values)`` on the device, in place, for every dtype.
+
+    ``out`` must be C-contiguous (a fresh copy).
+    """
+    import cupyx
+
+    cupy = runtime.load_cupy()
+    dtype = out.dtype
+    if dtype.name in _ATOMIC_ADD:
+        cupyx.scatter_add(out, where, values)
+    elif dtype.kind == "c":
+        # the real and imaginary parts, each a float array of out's shape
+        parts = out.view(dtype=f"float{dtype.itemsize * 4}").reshape(*out.shape, 2)
+        values = cupy.asarray(values, dtype=dtype)
+        cupyx.scatter_add(parts, where, cupy.stack([values.real, values.imag], axis=-1))
+    else:
+        # bool, 8- and 16-bit integers: sum in 64 bits, then wrap (or test) as NumPy does
+        wide = out.astype("int64")
+        cupyx.scatter_add(wide, where, cupy.asarray(values).astype("int64"))
+        out[...] = wide.astype(dtype)
+
+
+@lowers(IncSubtensor)
+def _incsubtensor(op, node):
+    spec = op.spec
+    advanced = op.is_advanced
+    accumulate = advanced and not op.set_instead_of_inc
+    set_values = op.set_instead_of_inc
+    y_type = node.inputs[1].type
+    unknown_axes = [axis for axis, length in enumerate(y_type.shape) if length is None]
+
+    def kernel(x, y, *index):
+        out = x.copy()
+        where = build_index(spec, index)
+        if accumulate:
+            where = _masks_to_arrays(spec, x.shape, where)
+        elif advanced:
+            _check_advanced(spec, x.shape, where)
+        if unknown_axes and any(y.shape[axis] == 1 for axis in unknown_axes):
+            _check_no_runtime_broadcast(x[where].shape, y.shape, unknown_axes)
+        if set_values:
+            out[where] = y
+        elif accumulate:
+            scatter_add(out, where, y)
+        else:
+            out[where] += y
+        return out
+
+    return kernel
+
+
+def _check_no_runtime_broadcast(selected: tuple, value: tuple, unknown_axes) -> None:
+    """Refuse a value whose axis of unknown static length would stretch at run time."""
+    lead = len(selected) - len(value)
+    for axis in unknown_axes:
+        if value[axis] != selected[lead + axis]:
+            raise ValueError(
+                f"cannot put a value of shape {value} into a selection of shape {selected}: "
+                f"axis {axis} of the value has unknown static length and does not match. "
+                f"Declare it broadcastable (T.addbroadcast) if it should stretch."
+            )
+
+
+# -- inner graphs --------------------------------------------------------------------------
+
+
+@lowers(Map)
+def _map(op, node):
+    from croton.graph.fgraph import FunctionGraph
+    from croton_cupy.backend import CupyBackend
+
+    inner = CupyBackend.shared().compile(FunctionGraph(op.inner_inputs, op.inner_outputs))
+    empty_shapes = [tuple(0 if s is None else s for s in o.type.shape) for o in op.inner_outputs]
+    dtypes = [o.type.dtype for o in node.outputs]
+    cupy = runtime.load_cupy()
+
+    def empty(invariants):
+        # the lengths of a step's result, from a trial step where one can run
+        try:
+            shapes = [r.shape for r in inner(cupy.zeros((), dtype="int64"), *invariants)]
+        except Exception:
+            shapes = empty_shapes
+        return tuple(cupy.zeros((0, *s), dtype=d) for s, d in zip(shapes, dtypes, strict=True))
+
+    def kernel(n_steps, *invariants):
+        n_steps = int(n_steps)
+        if n_steps <= 0:
+            return empty(invariants)
+        steps = cupy.arange(n_steps, dtype="int64")  # step i reads the 0-d view steps[i]
+        rows = [inner(steps[i], *invariants) for i in range(n_steps)]
+        columns = zip(*rows, strict=True)
+        return tuple(
+            cupy.stack(column).astype(d, copy=False)
+            for column, d in zip(columns, dtypes, strict=True)
+        )
+
+    return _single_output(kernel, node)
+
+
+def _single_output(kernel, node):
+    """Kernels return a tuple only for nodes with several outputs."""
+    if len(node.outputs) > 1:
+        return kernel
+    return lambda *args: kernel(*args)[0]
