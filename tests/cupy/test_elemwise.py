@@ -1,0 +1,443 @@
+"""Elementwise and reduction kernels of the cupy backend (croton_cupy/elemwise.py).
+
+Without a GPU: every scalar op on every dtype the conformance cases use lowers to one
+generated kernel with a content-hashed name, concrete parameter types and no user
+string, and the whole program CuPy would hand NVRTC for it compiles for ``sm_80``. With
+a GPU (the ``gpu`` fixture): values against numpy.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+import pytest
+
+import croton
+import croton.tensor as T
+from croton.ops.composite import Composite
+from croton.ops.elemwise import Elemwise
+from croton.ops.scalar import SCALAR_OPS, cast_op
+from croton.testing.cases import DTYPES, _accepts
+from croton_cupy import cuda_code, kernels
+from croton_cupy.elemwise import elementwise_kernel
+
+#: a variable name that must never reach generated source
+SECRET = "secret_name"
+
+ARCH = "sm_80"
+
+
+# -- compiling with NVRTC, as CuPy would at the first launch --------------------------------
+# (a stand-in for the compile tier: the source comes from CuPy's own code generators)
+
+
+def _nvrtc_options(arch: str) -> list[str]:
+    import cupy
+    import nvidia.cuda_nvrtc
+    import nvidia.cuda_runtime
+
+    include = os.path.join(os.path.dirname(cupy.__file__), "_core", "include")
+    dirs = [os.path.join(p, "include") for p in nvidia.cuda_runtime.__path__]
+    dirs += [os.path.join(p, "include") for p in nvidia.cuda_nvrtc.__path__]
+    dirs += [include] + [
+        os.path.join(include, "cupy", "_cccl", d) for d in ("libcudacxx", "thrust", "cub")
+    ]
+    return [f"-I{d}" for d in dirs] + ["-std=c++17", f"-arch={arch}"]
+
+
+#: what CuPy puts before every ElementwiseKernel and ReductionKernel source
+_CUPY_HEADER = "".join(
+    f"#include <{h}>\n"
+    for h in ("cupy/complex.cuh", "cupy/carray.cuh", "cupy/atomics.cuh", "cupy/math_constants.h")
+)
+
+
+def _elementwise_code(source: kernels.KernelSource, preamble: str, ndim: int = 2) -> str:
+    """The kernel code CuPy generates for ``source`` on ``ndim``-d non-contiguous arrays."""
+    import cupy
+    from cupy._core import _kernel
+
+    fields = source.fields
+    params = (
+        _kernel._get_param_info(fields["in_params"], True)
+        + _kernel._get_param_info(fields["out_params"], False)
+        + _kernel._get_param_info("CIndexer _ind", False)
+    )
+    array, indexer = 1, 2  # CuPy's _ArgKind
+    infos = tuple(
+        _kernel._ArgInfo(array, cupy.ndarray, p.dtype, ndim, False, False) for p in params[:-1]
+    )
+    infos += (_kernel._ArgInfo(indexer, cupy._core._carray.Indexer, None, ndim, False, False),)
+    return _kernel._get_elementwise_kernel_code(
+        infos, _kernel._TypeMap(()), params, fields["operation"], source.name, preamble, "", "", ()
+    )
+
+
+def _reduction_code(source: kernels.KernelSource, preamble: str, ndim: int = 2) -> str:
+    """The kernel code CuPy generates for ``source`` reducing ``ndim``-d arrays to 1-d."""
+    import cupy
+    from cupy._core import _kernel, _reduction, _scalar
+
+    fields = source.fields
+    in_params = _kernel._get_param_info(fields["in_params"], True)
+    out_params = _kernel._get_param_info(fields["out_params"], False)
+    params = (
+        in_params
+        + out_params
+        + _kernel._get_param_info("CIndexer _in_ind, CIndexer _out_ind", False)
+        + _kernel._get_param_info("int32 _block_stride", True)
+    )
+    array, indexer, scalar = 1, 2, 3
+    infos = tuple(
+        _kernel._ArgInfo(array, cupy.ndarray, p.dtype, ndim, False, False) for p in in_params
+    )
+    infos += tuple(
+        _kernel._ArgInfo(array, cupy.ndarray, p.dtype, 1, False, False) for p in out_params
+    )
+    infos += (
+        _kernel._ArgInfo(indexer, cupy._core._carray.Indexer, None, ndim, False, False),
+        _kernel._ArgInfo(indexer, cupy._core._carray.Indexer, None, 1, False, False),
+        _kernel._ArgInfo(scalar, _scalar.CScalar, np.dtype("int32"), 0, False, False),
+    )
+    return _reduction._ReductionKernel_get_cached_function_code(
+        len(in_params),
+        len(out_params),
+        params,
+        infos,
+        _kernel._TypeMap((("IndexT", "int32"),)),
+        source.name,
+        512,
+        fields["reduce_type"],
+        fields["identity"],
+        fields["map_expr"],
+        fields["reduce_expr"],
+        fields["post_map_expr"],
+        preamble,
+        (),
+    )
+
+
+def compile_with_nvrtc(sources, arch: str = ARCH) -> None:
+    """Compile the programs CuPy would build for ``sources`` (one translation unit).
+
+    Kernels sharing a preamble are compiled together, the preamble written once; a
+    failure raises with NVRTC's log.
+    """
+    nvrtc = pytest.importorskip("cupy_backends.cuda.libs.nvrtc")
+    by_preamble: dict[str, list] = {}
+    for source in {s.name: s for s in sources}.values():
+        by_preamble.setdefault(source.fields["preamble"], []).append(source)
+    for preamble, group in by_preamble.items():
+        codes = [
+            (_elementwise_code if s.kind == "elementwise" else _reduction_code)(s, "")
+            for s in group
+        ]
+        program = _CUPY_HEADER + preamble + "\n".join(codes)
+        handle = nvrtc.createProgram(program, "croton.cu", [], [])
+        try:
+            nvrtc.compileProgram(handle, _nvrtc_options(arch))
+        except nvrtc.NVRTCError:
+            log = nvrtc.getProgramLog(handle)
+            raise AssertionError(f"NVRTC failed on {[s.name for s in group]}:\n{log}") from None
+        finally:
+            nvrtc.destroyProgram(handle)
+
+
+# -- every scalar op on every dtype ----------------------------------------------------------
+
+
+def _op_dtypes():
+    """(scalar op, input dtypes) for every op and dtype the conformance cases use, casts too."""
+    pairs = []
+    for name, scalar_op in SCALAR_OPS.items():
+        for dtype in DTYPES:
+            if _accepts(scalar_op, dtype) is None:
+                continue
+            dtypes = [dtype] * scalar_op.nin
+            if name == "switch":
+                dtypes[0] = "bool"
+            pairs.append((scalar_op, dtypes))
+    for source in DTYPES:
+        for target in DTYPES:
+            if np.dtype(source).kind == "c" and np.dtype(target).kind != "c":
+                continue
+            pairs.append((cast_op(target), [source]))
+    return pairs
+
+
+OP_DTYPES = _op_dtypes()
+
+
+def _compiled(inputs, output, backend):
+    f = croton.function(inputs, output, backend=backend)
+    return f
+
+
+def _elemwise_nodes(f):
+    return [n for n in f.maker.fgraph.toposort() if isinstance(n.op, Elemwise)]
+
+
+def _kernel_source(node) -> kernels.KernelSource:
+    """The generated source of an `Elemwise` node's kernel (made if it was not yet)."""
+    kernel = elementwise_kernel(
+        node.op.scalar_op, [x.type.dtype for x in node.inputs], node.outputs[0].type.dtype
+    )
+    return kernels.GENERATED[kernel.name]
+
+
+@pytest.fixture(scope="module")
+def every_op_kernel(cupy_backend):
+    """``{(op name, input dtypes): generated source}`` from compiled one-op graphs."""
+    found = {}
+    for scalar_op, dtypes in OP_DTYPES:
+        inputs = [T.tensor(dtype=d, shape=(None, None), name=SECRET) for d in dtypes]
+        output = Elemwise(scalar_op)(*inputs)
+        # the whole path compiles (rewrites may remove an op such as a cast to its own
+        # dtype; the node itself is lowered below in any case)
+        f = _compiled(inputs, output, cupy_backend)
+        assert len(_elemwise_nodes(f)) <= 1
+        found[(str(scalar_op), tuple(dtypes))] = _kernel_source(output.owner)
+    return found
+
+
+def test_every_scalar_op_and_dtype_has_a_kernel(every_op_kernel):
+    assert len(every_op_kernel) == len(OP_DTYPES)
+    names = set()
+    for (op, dtypes), source in every_op_kernel.items():
+        assert source.kind == "elementwise"
+        assert re.fullmatch(r"croton_ew_[0-9a-f]{16}", source.name)
+        assert kernels.GENERATED[source.name] is source
+        expected = ", ".join(f"{d} in{k}" for k, d in enumerate(dtypes))
+        assert source.fields["in_params"] == expected, op
+        assert re.fullmatch(r"\w+ out0", source.fields["out_params"])
+        assert "out0 = " in source.fields["operation"]
+        names.add(source.name)
+    # one kernel per distinct source (floor, ceil, trunc and identity of an integer are
+    # one copy kernel), and distinct sources have distinct names
+    assert len(names) == len({s.parts for s in every_op_kernel.values()}) > 300
+
+
+def test_output_parameter_has_the_nodes_dtype(every_op_kernel):
+    for (op, dtypes), source in every_op_kernel.items():
+        name = op.split("{")[0]
+        if name == "cast":
+            out = op[len("cast{") : -1]
+        else:
+            out = SCALAR_OPS[name].resolve(list(dtypes))[1]
+        assert source.fields["out_params"] == f"{out} out0"
+
+
+def test_no_user_string_in_generated_source(every_op_kernel):
+    for source in kernels.GENERATED.values():
+        assert all(SECRET not in part for part in source.parts)
+
+
+def test_every_kernel_compiles_with_nvrtc(every_op_kernel):
+    compile_with_nvrtc(list(every_op_kernel.values()))
+
+
+def test_same_graph_twice_reuses_the_kernel(cupy_backend):
+    x = T.fmatrix(SECRET)
+    f1 = _compiled([x], T.exp(x), cupy_backend)
+    f2 = _compiled([x], T.exp(x), cupy_backend)
+    (n1,), (n2,) = _elemwise_nodes(f1), _elemwise_nodes(f2)
+    assert elementwise_kernel(n1.op.scalar_op, ["float32"], "float32") is elementwise_kernel(
+        n2.op.scalar_op, ["float32"], "float32"
+    )
+
+
+# -- fused programs -----------------------------------------------------------------------
+
+
+def test_a_fused_chain_is_one_kernel_with_one_local_per_step(cupy_backend):
+    x, y = T.fmatrix(SECRET), T.fvector("y")
+    f = _compiled([x, y], T.exp(x * 2 + y) / 3, cupy_backend)
+    (node,) = _elemwise_nodes(f)
+    assert isinstance(node.op.scalar_op, Composite)
+    source = _kernel_source(node)
+    operation = source.fields["operation"]
+    assert source.fields["in_params"] == "float32 in0, float32 in1"
+    assert source.fields["out_params"] == "float32 out0"
+    steps = len(node.op.scalar_op.program)
+    assert [f"const float s{j} = " in operation for j in range(steps)] == [True] * steps
+    assert "exp(" in operation and "2.0f" in operation
+    assert operation.splitlines()[-1] == f"out0 = s{steps - 1};"
+    compile_with_nvrtc([source])
+
+
+def test_composite_with_special_literals_and_mixed_dtypes_compiles():
+    composite = Composite(
+        ["float16", "int8", "float64"],
+        [
+            (SCALAR_OPS["mul"], (("input", 0), ("literal", float("nan"), "float16")), "float16"),
+            (cast_op("float64"), (("step", 0),), "float64"),
+            (
+                SCALAR_OPS["maximum"],
+                (("step", 1), ("literal", float("-inf"), "float64")),
+                "float64",
+            ),
+            (cast_op("float64"), (("input", 1),), "float64"),
+            (SCALAR_OPS["add"], (("step", 2), ("step", 3)), "float64"),
+            (SCALAR_OPS["mul"], (("step", 4), ("literal", -0.0, "float64")), "float64"),
+            (SCALAR_OPS["lt"], (("step", 5), ("input", 2)), "bool"),
+            (SCALAR_OPS["switch"], (("step", 6), ("input", 2), ("step", 5)), "float64"),
+            (cast_op("float16"), (("step", 7),), "float16"),
+        ],
+    )
+    kernel = elementwise_kernel(composite, ["float16", "int8", "float64"], "float16")
+    source = kernels.GENERATED[kernel.name]
+    operation = source.fields["operation"]
+    assert "const float x0 = float(in0);" in operation
+    assert "_nan_float()" in operation and "(-_inf_double())" in operation
+    assert "-0.0" in operation
+    assert source.fields["out_params"] == "float16 out0"
+    assert operation.splitlines()[-1].startswith("out0 = float16(")
+    assert '#include "cupy/float16.cuh"' in source.fields["preamble"]
+    compile_with_nvrtc([source])
+
+
+# -- the scalar code itself -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "dtype", "text"),
+    [
+        (float("nan"), "float64", "_nan_double()"),
+        (float("inf"), "float32", "_inf_float()"),
+        (float("-inf"), "float64", "(-_inf_double())"),
+        (-0.0, "float64", "-0.0"),
+        (-0.0, "float32", "-0.0f"),
+        (0.1, "float32", "0.10000000149011612f"),
+        (0.1, "float16", "0.0999755859375f"),
+        (0.1, "float64", "0.1"),
+        (True, "bool", "true"),
+        (-5, "int8", "((signed char)-5LL)"),
+        (np.iinfo("int64").min, "int64", "(-9223372036854775807LL - 1)"),
+        (np.iinfo("uint64").max, "uint64", "((unsigned long long)18446744073709551615ULL)"),
+        (1 + 2j, "complex128", "complex<double>(1.0, 2.0)"),
+    ],
+)
+def test_literal(value, dtype, text):
+    assert cuda_code.literal(value, dtype) == text
+
+
+def test_literal_out_of_range_is_an_error():
+    with pytest.raises(ValueError, match="does not fit in uint8"):
+        cuda_code.literal(300, "uint8")
+
+
+@pytest.mark.parametrize(
+    ("dtype", "name", "value_type"),
+    [
+        ("float32", "float32", "float"),
+        ("float16", "float16", "float"),
+        ("int64", "int64", "long long"),
+        ("bool", "bool", "bool"),
+        ("complex128", "complex128", "complex<double>"),
+        ("uint8", "uint8", "unsigned char"),
+    ],
+)
+def test_types(dtype, name, value_type):
+    assert cuda_code.ctype(dtype) == name
+    assert cuda_code.value_type(dtype) == value_type
+
+
+def test_unsupported_dtype_is_a_clear_error():
+    with pytest.raises(ValueError, match="'datetime64\\[s\\]' has no CUDA type.*Cast"):
+        cuda_code.ctype("datetime64[s]")
+
+
+@pytest.mark.parametrize(
+    ("have", "want", "text"),
+    [
+        ("float64", "uint8", "static_cast<unsigned char>(_float_to_int32(v))"),
+        ("float32", "uint64", "_float_to_uint64(v)"),
+        ("float64", "int64", "_float_to_int64(v)"),
+        ("float64", "bool", "static_cast<bool>(v)"),
+        ("complex128", "bool", "_nonzero(v)"),
+        ("int64", "float16", "_to_half(static_cast<double>(v))"),
+        ("float32", "float16", "_to_half(static_cast<float>(v))"),
+        ("int8", "int8", "static_cast<signed char>(v)"),
+        ("float64", "complex64", "complex<float>(static_cast<float>(v))"),
+    ],
+)
+def test_conversions_follow_numpy_casting(have, want, text):
+    assert cuda_code.convert("v", have, want) == text
+
+
+def test_the_table_is_the_cores_with_cuda_overrides():
+    from croton.codegen import TEMPLATES
+
+    assert cuda_code.SYNTAX.template("exp", "float32") == TEMPLATES["exp"]
+    # CuPy's headers define a _floor_divide of their own, with C's float semantics
+    assert cuda_code.SYNTAX.template("int_div", "float64") == "_numpy_floor_divide({0}, {1})"
+    assert cuda_code.SYNTAX.template("lt", "complex128") == "_lt({0}, {1})"
+    assert cuda_code.SYNTAX.template("add", "int64") == "_wrapping_add({0}, {1})"
+    assert cuda_code.SYNTAX.template("minimum", "float16") == "_minimum_first({0}, {1})"
+
+
+# -- run-time broadcasting checks -----------------------------------------------------------
+
+
+def test_unknown_lengths_are_checked_before_launching(cupy_backend):
+    from croton_cupy.lowering import registry
+
+    x, y = T.dmatrix(SECRET), T.dmatrix("y")
+    node = (x + y).owner
+    rule = registry.lookup_class(Elemwise)
+    kernel = rule(node.op, node)
+    # numpy arrays stand in for device arrays: the check reads only their shapes
+    with pytest.raises(ValueError, match="do not match along axis 0"):
+        kernel(np.zeros((3, 4)), np.zeros((1, 4)))
+
+
+def test_static_broadcasting_needs_no_check(cupy_backend):
+    from croton_cupy.lowering import registry
+
+    x, y = T.dmatrix(SECRET), T.dscalar("y")
+    node = (x + y).owner
+    kernel = registry.lookup_class(Elemwise)(node.op, node)
+    assert kernel is elementwise_kernel(node.op.scalar_op, ["float64", "float64"], "float64")
+
+
+# -- on a GPU -----------------------------------------------------------------------------
+
+
+def test_gpu_chain_matches_numpy(gpu, cupy_backend):
+    x, y = T.fmatrix(SECRET), T.fvector("y")
+    expr = T.exp(x * 2 + y) / 3 - T.sqrt(T.abs(x))
+    f = croton.function([x, y], expr, backend=cupy_backend)
+    g = croton.function([x, y], expr, backend="numpy")
+    rng = np.random.default_rng(0)
+    xv = rng.normal(size=(5, 7)).astype("float32")
+    yv = rng.normal(size=7).astype("float32")
+    np.testing.assert_allclose(f(xv, yv), g(xv, yv), rtol=1e-5)
+    assert f(xv, yv).dtype == np.float32
+
+
+def test_gpu_composite_with_special_values_matches_numpy(gpu, cupy_backend):
+    x, y = T.dvector(SECRET), T.dvector("y")
+    expr = T.maximum(x, y) * T.floor_div(x, y) + T.mod(x, y) + T.sign(x) + T.clip(x, -1.0, 1.0)
+    f = croton.function([x, y], expr, backend=cupy_backend)
+    g = croton.function([x, y], expr, backend="numpy")
+    special = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 1.5, -2.5, 7.0, -7.0])
+    xv = np.repeat(special, special.size)
+    yv = np.tile(special, special.size)
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(f(xv, yv), g(xv, yv))
+
+
+def test_gpu_integer_and_half_ops_match_numpy(gpu, cupy_backend):
+    for dtype in ("int8", "uint8", "int32", "int64", "float16"):
+        x, y = T.tensor(dtype=dtype, shape=(None,)), T.tensor(dtype=dtype, shape=(None,))
+        expr = T.floor_div(x, y) + T.mod(x, y) * x
+        f = croton.function([x, y], expr, backend=cupy_backend)
+        g = croton.function([x, y], expr, backend="numpy")
+        info = np.iinfo(dtype) if dtype != "float16" else None
+        values = [-7, -1, 0, 1, 3, 7] if info is None or info.min < 0 else [0, 1, 3, 7, 200]
+        xv = np.array([a for a in values for _ in values], dtype=dtype)
+        yv = np.array([b for _ in values for b in values], dtype=dtype)
+        with np.errstate(all="ignore"):
+            np.testing.assert_array_equal(f(xv, yv), g(xv, yv))
