@@ -8,6 +8,7 @@ because ``tests/numba`` has one, and test directories are not packages.)
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import subprocess
 import sys
 import textwrap
@@ -29,12 +30,15 @@ REASONS = ("cupy not installed", "cupy cannot be imported", "no CUDA device")
 
 
 def _run_python(source: str) -> str:
-    """Run ``source`` in a fresh interpreter; its standard output."""
+    """Run ``source`` in a fresh interpreter (no backend chosen by the environment); its
+    standard output."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CROTON_BACKEND", "CROTON_FLAGS")}
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(source)],
         capture_output=True,
         text=True,
         timeout=300,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
