@@ -19,6 +19,8 @@ import croton.tensor as T
 from croton.backend import FallbackWarning, reference_backend, resolve_rules
 from croton.ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights
 from croton.tensor.nnet import conv2d
+from croton.testing.cases_conv import conv_cases
+from croton.testing.compare import check_case
 from croton_cupy import conv as rules
 from croton_cupy import kernels
 
@@ -205,3 +207,14 @@ def test_conv2d_with_gradients_matches_numpy_on_the_gpu(gpu, variant, dtype):
     for expected, actual in zip(reference(xv, wv), device(xv, wv)):
         assert actual.dtype == expected.dtype and actual.shape == expected.shape
         np.testing.assert_allclose(actual, expected, rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("case", conv_cases(), ids=lambda c: c.id)
+def test_every_conv_case_agrees_with_numpy_through_the_rules(monkeypatch, case):
+    host = host_cuda.host_backend(monkeypatch, [Conv2d, Conv2dGradInputs, Conv2dGradWeights])
+    check_case(case, host)
+
+
+@pytest.mark.parametrize("case", conv_cases(), ids=lambda c: c.id)
+def test_every_conv_case_agrees_with_numpy_on_the_gpu(gpu, case):
+    check_case(case, "cupy")

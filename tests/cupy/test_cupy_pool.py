@@ -19,6 +19,8 @@ import croton.tensor as T
 from croton.backend import FallbackWarning, resolve_rules
 from croton.ops.pool import AveragePoolGrad, MaxPoolGrad, MaxPoolGradGrad, Pool
 from croton.tensor.signal.pool import pool_2d
+from croton.testing.cases_pool import pool_cases
+from croton.testing.compare import check_case
 from croton_cupy import kernels
 from croton_cupy import pool as rules
 
@@ -270,3 +272,16 @@ def test_nan_inf_empty_and_strided_images_on_the_host(cupy_backend, host_rules):
     empty = np.zeros((0, 4, 4))
     node = Pool((2, 2), ignore_border=False)(t3).owner
     _assert_same(host_rules(cupy_backend, node, empty), _reference(node, empty))
+
+
+@pytest.mark.parametrize("case", pool_cases(), ids=lambda c: c.id)
+def test_every_pool_case_agrees_with_numpy_through_the_rules(monkeypatch, case):
+    host = host_cuda.host_backend(
+        monkeypatch, [Pool, MaxPoolGrad, MaxPoolGradGrad, AveragePoolGrad]
+    )
+    check_case(case, host)
+
+
+@pytest.mark.parametrize("case", pool_cases(), ids=lambda c: c.id)
+def test_every_pool_case_agrees_with_numpy_on_the_gpu(gpu, case):
+    check_case(case, "cupy")
