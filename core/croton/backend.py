@@ -147,6 +147,14 @@ class Backend:
         """
         return None
 
+    def copy(self, value):
+        """A copy of one of this backend's arrays, on the same device.
+
+        `Function` calls it for an output or an update that would otherwise share memory
+        with an input or a shared value.
+        """
+        return value.copy()
+
     def to_numpy(self, value) -> np.ndarray:
         """Convert one of this backend's arrays to a numpy array (a copy if on a device)."""
         return np.asarray(value)

@@ -489,7 +489,7 @@ class Function:
                 value = np.array(value) if copy else np.asarray(value)
                 var._set_backend_value(value, None)
             else:
-                var._set_backend_value(value, self._backend)
+                var._set_backend_value(self._backend.copy(value) if copy else value, self._backend)
 
     def _finish_outputs(self, values) -> list:
         result = []
@@ -497,6 +497,8 @@ class Function:
             if not self._numpy_native:
                 if not self.return_device_arrays:
                     value = self._backend.to_numpy(value)
+                elif copy:
+                    value = self._backend.copy(value)
             elif copy:
                 value = np.array(value)
             elif type(value) is not np.ndarray:

@@ -87,6 +87,10 @@ class JaxBackend(Backend):
             return array
         return jax.device_put(np.asarray(array))
 
+    def copy(self, value):
+        """``value`` itself: jax arrays are immutable, so sharing one is safe."""
+        return value
+
     def to_numpy(self, value) -> np.ndarray:
         """A writable numpy copy of ``value``."""
         return np.array(value, copy=True)
