@@ -294,34 +294,47 @@ def out_of_range_check(dtype):
     )
 
 
-def check_index_bounds(index, length: int, axis: int) -> None:
-    """Raise NumPy's ``IndexError`` if an integer index array leaves an axis of ``length``.
+def check_index_bounds(checks) -> None:
+    """Raise NumPy's ``IndexError`` if an integer index array leaves the axis it indexes.
+
+    One reduction per array, and one synchronisation for them all.
 
     Parameters
     ----------
-    index
-        A device array of integers.
-    length, axis
-        The indexed axis's length and position (for the message).
+    checks
+        ``(index, length, axis)`` triples: a device array of integers, the length of the
+        axis it indexes and the axis's position (for the message).
     """
-    if index.size == 0:
+    checks = [(index, length, axis) for index, length, axis in checks if index.size]
+    if not checks:
         return
-    if not bool(out_of_range_check(index.dtype)(index, np.int64(length))):
-        return
-    host = index.get().ravel()
-    bad = host[(host >= length) | ((host < -length) if host.dtype.kind == "i" else False)]
-    raise IndexError(f"index {int(bad[0])} is out of bounds for axis {axis} with size {length}")
+    flags = [
+        out_of_range_check(index.dtype)(index, np.int64(length)) for index, length, _ in checks
+    ]
+    if len(flags) == 1:
+        outside = [bool(flags[0])]
+    else:
+        outside = runtime.load_cupy().stack(flags).get().tolist()
+    for (index, length, axis), flagged in zip(checks, outside, strict=True):
+        if flagged:
+            host = index.get().ravel()
+            below = (host < -length) if host.dtype.kind == "i" else False
+            bad = host[(host >= length) | below]
+            raise IndexError(
+                f"index {int(bad[0])} is out of bounds for axis {axis} with size {length}"
+            )
 
 
 def _check_advanced(spec, x_shape: tuple, where: tuple) -> None:
     """NumPy's checks on the arrays of an index, which CuPy does not make."""
+    checks = []
     axis = 0
     for entry, item in zip(spec, where, strict=True):
         kind = entry[0]
         if axis + (item.ndim if kind == "mask" else 1) > len(x_shape):
-            return  # too many indices: CuPy says so
+            break  # too many indices: CuPy says so
         if kind == "array":
-            check_index_bounds(item, x_shape[axis], axis)
+            checks.append((item, x_shape[axis], axis))
             axis += 1
         elif kind == "mask":
             for i, length in enumerate(item.shape):
@@ -334,6 +347,7 @@ def _check_advanced(spec, x_shape: tuple, where: tuple) -> None:
             axis += item.ndim
         else:
             axis += 1
+    check_index_bounds(checks)
 
 
 @lowers(Subtensor)
@@ -358,19 +372,22 @@ def _masks_to_arrays(spec, x_shape: tuple, where: tuple) -> tuple:
     """
     cupy = runtime.load_cupy()
     result = []
+    checks = []
     axis = 0
     for entry, item in zip(spec, where, strict=True):
         kind = entry[0]
         if kind == "mask":
             for coordinates in cupy.nonzero(item):
-                check_index_bounds(coordinates, x_shape[axis], axis)
+                if axis < len(x_shape):
+                    checks.append((coordinates, x_shape[axis], axis))
                 result.append(coordinates)
                 axis += 1
             continue
-        if kind == "array":
-            check_index_bounds(item, x_shape[axis], axis)
+        if kind == "array" and axis < len(x_shape):
+            checks.append((item, x_shape[axis], axis))
         result.append(item)
         axis += 1
+    check_index_bounds(checks)
     return tuple(result)
 
 
