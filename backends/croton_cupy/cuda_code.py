@@ -529,3 +529,64 @@ HALF_PRELUDE = r"""
 __device__ __forceinline__ float _to_half(float x) { return float(float16(x)); }
 __device__ __forceinline__ float _to_half(double x) { return float(float16(x)); }
 """
+
+#: (value, index) pairs for argmax and argmin: nan wins, ties and nans go to the first
+#: index, complex numbers order lexicographically (NumPy's rules); index -1 is empty
+INDEXED_PRELUDE = r"""
+template <typename T> struct _croton_indexed {
+  T value;
+  long long index;
+  __device__ _croton_indexed() : value(), index(-1) {}
+  __device__ _croton_indexed(T v, long long i) : value(v), index(i) {}
+};
+template <typename T> __device__ __forceinline__ bool _is_nan_value(T x) { return x != x; }
+template <typename T> __device__ __forceinline__ bool _is_nan_value(complex<T> x) { return isnan(x); }
+template <typename T> __device__ __forceinline__ bool _greater(T a, T b) { return a > b; }
+template <typename T> __device__ __forceinline__ bool _greater(complex<T> a, complex<T> b) { return _lt(b, a); }
+template <typename T>
+__device__ __forceinline__ _croton_indexed<T> _arg_extreme(
+    const _croton_indexed<T>& a, const _croton_indexed<T>& b, bool largest) {
+  if (a.index < 0) return b;
+  if (b.index < 0) return a;
+  bool a_nan = _is_nan_value(a.value), b_nan = _is_nan_value(b.value);
+  if (a_nan || b_nan) {
+    if (a_nan && b_nan) return a.index < b.index ? a : b;
+    return a_nan ? a : b;
+  }
+  if (largest ? _greater(a.value, b.value) : _greater(b.value, a.value)) return a;
+  if (largest ? _greater(b.value, a.value) : _greater(a.value, b.value)) return b;
+  return a.index < b.index ? a : b;
+}
+template <typename T>
+__device__ __forceinline__ _croton_indexed<T> _argmax_pair(const _croton_indexed<T>& a, const _croton_indexed<T>& b) {
+  return _arg_extreme(a, b, true);
+}
+template <typename T>
+__device__ __forceinline__ _croton_indexed<T> _argmin_pair(const _croton_indexed<T>& a, const _croton_indexed<T>& b) {
+  return _arg_extreme(a, b, false);
+}
+"""
+
+
+def assignment(target: str, expression: str, have: str, dtype: str) -> str:
+    """The assignment (no semicolon: CuPy wraps a reduction's in parentheses) storing ``expression`` (a `value_type` value of dtype ``have``, already
+    converted) into element ``target`` of ``dtype``.
+
+    The conversion follows `convert`; a float16 element rounds on its own.
+    """
+    value = expression if have == dtype else convert(expression, have, dtype)
+    if dtype == "float16" and _whole_call(value, "_to_half"):
+        value = value[len("_to_half(") : -1]
+    return f"{target} = {store(value, dtype)}"
+
+
+def _whole_call(expression: str, function: str) -> bool:
+    """Whether ``expression`` is one call of ``function`` (not ``f(a) + f(b)``)."""
+    if not (expression.startswith(function + "(") and expression.endswith(")")):
+        return False
+    depth = 0
+    for position, character in enumerate(expression):
+        depth += {"(": 1, ")": -1}.get(character, 0)
+        if depth == 0 and position > len(function):
+            return position == len(expression) - 1
+    return False

@@ -9,8 +9,11 @@ An `Elemwise` node (one scalar op, a cast, or a fused `Composite`) becomes one
 
 from __future__ import annotations
 
+import numpy as np
+
 from croton.ops.composite import Composite
 from croton.ops.elemwise import Elemwise, check_runtime_lengths, runtime_broadcast_checks
+from croton.ops.reduce import Argmax, Reduce
 from croton_cupy import cuda_code, kernels
 from croton_cupy.lowering import lowers
 
@@ -45,13 +48,11 @@ def elementwise_body(scalar_op, input_dtypes, out_dtype: str) -> tuple[list[str]
 def elementwise_kernel(scalar_op, input_dtypes, out_dtype: str):
     """The ``ElementwiseKernel`` computing ``scalar_op`` over inputs of ``input_dtypes``."""
     statements, result = elementwise_body(scalar_op, input_dtypes, out_dtype)
-    if out_dtype == "float16" and result.startswith("_to_half("):
-        result = result[len("_to_half(") : -1]  # the store rounds to half precision itself
-    operation = "\n".join([*statements, f"out0 = {cuda_code.store(result, out_dtype)};"])
+    store = cuda_code.assignment("out0", result, out_dtype, out_dtype)
     return kernels.elementwise(
         _parameters(input_dtypes, "in"),
         f"{cuda_code.ctype(out_dtype)} out0",
-        operation,
+        "\n".join([*statements, store + ";"]),
         cuda_code.preamble([*input_dtypes, out_dtype, *_program_dtypes(scalar_op)]),
     )
 
@@ -79,3 +80,171 @@ def _elemwise(op, node):
         return kernel(*args)
 
     return checked
+
+
+# -- reductions ----------------------------------------------------------------------------
+
+#: NumPy's names for the reductions without an identity, for its error message
+_NUMPY_NAMES = {"max": "maximum", "min": "minimum"}
+
+
+def accumulator_dtype(kind: str, mapped_dtype: str, out_dtype: str) -> str:
+    """The dtype a reduction of ``kind`` accumulates in.
+
+    Sums and products accumulate in the output dtype (NumPy's ``dtype=``), max and min
+    in the input's; half precision accumulates in single, as NumPy's float16 loops do.
+    """
+    if kind in ("all", "any"):
+        return "bool"
+    dtype = out_dtype if kind in ("sum", "prod") else mapped_dtype
+    return "float32" if dtype == "float16" else dtype
+
+
+def _reduce_expression(kind: str, accumulator: str) -> str:
+    if kind == "all":
+        return "(a && b)"
+    if kind == "any":
+        return "(a || b)"
+    name = {"sum": "add", "prod": "mul", "max": "maximum", "min": "minimum"}[kind]
+    return cuda_code.SYNTAX.render(name, ["a", "b"], accumulator)
+
+
+def _identity(kind: str, accumulator: str) -> str:
+    dtype = np.dtype(accumulator)
+    if kind in ("sum", "prod", "all", "any"):
+        value = {"sum": 0, "prod": 1, "all": True, "any": False}[kind]
+        return cuda_code.literal(value, accumulator)
+    # max and min have no identity (empty reductions raise before launching): the
+    # starting value of each thread is the bottom (top) of the order
+    largest = kind == "min"
+    if dtype.kind == "b":
+        value = largest
+    elif dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        value = info.max if largest else info.min
+    elif dtype.kind == "c":
+        value = complex(np.inf, np.inf) if largest else complex(-np.inf, -np.inf)
+    else:
+        value = np.inf if largest else -np.inf
+    return cuda_code.literal(value, accumulator)
+
+
+def reduction_kernel(kind: str, prologue, input_dtypes, out_dtype: str):
+    """The ``ReductionKernel`` of a `Reduce` of ``kind`` (with an optional `Composite` prologue).
+
+    ``map_expr`` calls a preamble function computing one element of the prologue's
+    output (or reading the input), converted to the accumulator's type.
+    """
+    if prologue is None:
+        mapped_dtype = input_dtypes[0]
+        statements = [
+            f"const {cuda_code.value_type(mapped_dtype)} x0 = "
+            f"{cuda_code.read('in0', mapped_dtype)};"
+        ]
+        result = "x0"
+    else:
+        mapped_dtype = prologue.program[-1][2]
+        statements, result = elementwise_body(prologue, input_dtypes, mapped_dtype)
+    accumulator = accumulator_dtype(kind, mapped_dtype, out_dtype)
+    if kind in ("all", "any"):
+        mapped = cuda_code.convert(result, mapped_dtype, "bool")
+    elif mapped_dtype == accumulator:
+        mapped = result
+    else:
+        mapped = cuda_code.convert(result, mapped_dtype, accumulator)
+    arguments = ", ".join(
+        f"const {cuda_code.storage_type(d)} in{k}" for k, d in enumerate(input_dtypes)
+    )
+    accumulator_type = cuda_code.value_type(accumulator)
+    map_function = "\n".join(
+        [
+            f"__device__ __forceinline__ {accumulator_type} _croton_map({arguments}) {{",
+            *(f"  {line}" for line in statements),
+            f"  return {mapped};",
+            "}",
+        ]
+    )
+    dtypes = [*input_dtypes, out_dtype, accumulator, *_program_dtypes(prologue)]
+    names = ", ".join(f"in{k}" for k in range(len(input_dtypes)))
+    return kernels.reduction(
+        _parameters(input_dtypes, "in"),
+        f"{cuda_code.ctype(out_dtype)} out0",
+        f"_croton_map({names})",
+        _reduce_expression(kind, accumulator),
+        cuda_code.assignment("out0", "a", accumulator, out_dtype),
+        _identity(kind, accumulator),
+        accumulator_type,
+        cuda_code.preamble(dtypes) + map_function + "\n",
+    )
+
+
+def _check_not_empty(kind: str, shape: tuple, axes: tuple) -> None:
+    """NumPy's error for a max or min over no elements (which has no identity)."""
+    if any(shape[a] == 0 for a in axes):
+        raise ValueError(
+            f"zero-size array to reduction operation {_NUMPY_NAMES[kind]} which has no identity"
+        )
+
+
+@lowers(Reduce)
+def _reduce(op, node):
+    input_dtypes = [x.type.dtype for x in node.inputs]
+    out_dtype = node.outputs[0].type.dtype
+    kernel = reduction_kernel(op.kind, op.prologue, input_dtypes, out_dtype)
+    axis = op.axis
+    needs_elements = op.kind in _NUMPY_NAMES
+    checks = []
+    if op.prologue is not None:
+        mapped = op._mapped(node.inputs)
+        checks = runtime_broadcast_checks([x.type for x in mapped.inputs], mapped.outputs[0].ndim)
+
+    def reduce(*args):
+        if checks:
+            check_runtime_lengths(checks, args)
+        if needs_elements:
+            shape = np.broadcast_shapes(*(tuple(a.shape) for a in args))
+            _check_not_empty(op.kind, shape, axis)
+        return kernel(*args, axis=axis)
+
+    return reduce
+
+
+# -- argmax and argmin ---------------------------------------------------------------------
+
+
+def argmax_kernel(kind: str, dtype: str):
+    """A ``ReductionKernel`` over (value, index) pairs giving the index of the max (min).
+
+    NumPy's rules: the first index among equal values, the first nan wherever one is.
+    """
+    value_type = cuda_code.value_type(dtype)
+    pair = f"_croton_indexed<{value_type} >"
+    return kernels.reduction(
+        f"{cuda_code.ctype(dtype)} in0",
+        "int64 out0",
+        f"{pair}({cuda_code.read('in0', dtype)}, _J)",
+        f"_arg{kind}_pair(a, b)",
+        "out0 = a.index",
+        f"{pair}()",
+        pair,
+        cuda_code.preamble([dtype]) + cuda_code.INDEXED_PRELUDE,
+    )
+
+
+@lowers(Argmax)
+def _argmax(op, node):
+    kernel = argmax_kernel(op.kind, node.inputs[0].type.dtype)
+    axis = op.axis
+    name = f"arg{op.kind}"
+
+    def argmax(x):
+        if axis is None:
+            if x.size == 0:
+                raise ValueError(f"attempt to get {name} of an empty sequence")
+            # flattened in C order, so the reduction's position _J is the flat index
+            return kernel(x.ravel(), axis=0)
+        if x.shape[axis] == 0:
+            raise ValueError(f"attempt to get {name} of an empty sequence")
+        return kernel(x, axis=axis)
+
+    return argmax

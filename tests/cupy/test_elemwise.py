@@ -18,6 +18,7 @@ import croton
 import croton.tensor as T
 from croton.ops.composite import Composite
 from croton.ops.elemwise import Elemwise
+from croton.ops.reduce import Argmax, Reduce
 from croton.ops.scalar import SCALAR_OPS, cast_op
 from croton.testing.cases import DTYPES, _accepts
 from croton_cupy import cuda_code, kernels
@@ -131,8 +132,12 @@ def compile_with_nvrtc(sources, arch: str = ARCH) -> None:
         by_preamble.setdefault(source.fields["preamble"], []).append(source)
     for preamble, group in by_preamble.items():
         codes = [
-            (_elementwise_code if s.kind == "elementwise" else _reduction_code)(s, "")
-            for s in group
+            _elementwise_code(s, "")
+            if s.kind == "elementwise"
+            # each reduction defines its own macros and _type_reduce
+            else "#undef REDUCE\n#undef POST_MAP\n#undef _REDUCE\n"
+            f"namespace croton_kernel_{k} {{\n{_reduction_code(s, '')}\n}}"
+            for k, s in enumerate(group)
         ]
         program = _CUPY_HEADER + preamble + "\n".join(codes)
         handle = nvrtc.createProgram(program, "croton.cu", [], [])
@@ -441,3 +446,176 @@ def test_gpu_integer_and_half_ops_match_numpy(gpu, cupy_backend):
         yv = np.array([b for _ in values for b in values], dtype=dtype)
         with np.errstate(all="ignore"):
             np.testing.assert_array_equal(f(xv, yv), g(xv, yv))
+
+
+# -- reductions -----------------------------------------------------------------------------
+
+REDUCE_KINDS = ("sum", "prod", "max", "min", "all", "any")
+
+
+def _reduce_sources(kind_dtypes, backend):
+    """The generated sources of compiled ``T.<kind>(x, axis=1)`` graphs."""
+    from croton_cupy.elemwise import reduction_kernel
+
+    found = {}
+    for kind, dtype in kind_dtypes:
+        x = T.tensor(dtype=dtype, shape=(None, None), name=SECRET)
+        f = _compiled([x], getattr(T, kind)(x, axis=1), backend)
+        (node,) = [n for n in f.maker.fgraph.toposort() if isinstance(n.op, Reduce)]
+        kernel = reduction_kernel(
+            node.op.kind, node.op.prologue, [dtype], node.outputs[0].type.dtype
+        )
+        found[(kind, dtype)] = kernels.GENERATED[kernel.name]
+    return found
+
+
+@pytest.fixture(scope="module")
+def every_reduction(cupy_backend):
+    return _reduce_sources([(k, d) for k in REDUCE_KINDS for d in DTYPES], cupy_backend)
+
+
+def test_every_reduction_has_a_kernel(every_reduction):
+    for (_, dtype), source in every_reduction.items():
+        assert source.kind == "reduction"
+        assert re.fullmatch(r"croton_red_[0-9a-f]{16}", source.name)
+        fields = source.fields
+        assert fields["in_params"] == f"{dtype} in0"
+        assert fields["map_expr"] == "_croton_map(in0)"
+        assert SECRET not in "".join(source.parts)
+
+
+@pytest.mark.parametrize(
+    ("kind", "dtype", "out", "reduce_type", "reduce_expr", "identity"),
+    [
+        ("sum", "int8", "int64", "long long", "_wrapping_add(a, b)", "((long long)0LL)"),
+        ("sum", "bool", "int64", "long long", "_wrapping_add(a, b)", "((long long)0LL)"),
+        ("sum", "uint8", "uint64", "unsigned long long", "(a + b)", None),
+        ("sum", "float16", "float16", "float", "(a + b)", "0.0f"),
+        ("prod", "complex128", "complex128", "complex<double>", "_complex_multiply(a, b)", None),
+        ("max", "float32", "float32", "float", "_maximum(a, b)", "(-_inf_float())"),
+        (
+            "min",
+            "int64",
+            "int64",
+            "long long",
+            "_minimum(a, b)",
+            "((long long)9223372036854775807LL)",
+        ),
+        ("all", "float64", "bool", "bool", "(a && b)", "true"),
+        ("any", "complex128", "bool", "bool", "(a || b)", "false"),
+    ],
+)
+def test_reduction_types(every_reduction, kind, dtype, out, reduce_type, reduce_expr, identity):
+    fields = every_reduction[(kind, dtype)].fields
+    assert fields["out_params"] == f"{out} out0"
+    assert fields["reduce_type"] == reduce_type
+    assert fields["reduce_expr"] == reduce_expr
+    if identity is not None:
+        assert fields["identity"] == identity
+
+
+def test_a_half_precision_sum_accumulates_in_single_and_rounds_once(every_reduction):
+    fields = every_reduction[("sum", "float16")].fields
+    assert "float _croton_map(const float16 in0)" in fields["preamble"]
+    assert fields["post_map_expr"] == "out0 = float16(static_cast<float>(a))"
+
+
+def test_every_reduction_compiles_with_nvrtc(every_reduction):
+    compile_with_nvrtc(list(every_reduction.values()))
+
+
+def test_a_prologue_is_fused_into_the_map_function(cupy_backend):
+    x, y = T.fmatrix(SECRET), T.fmatrix("y")
+    f = _compiled([x, y], T.sum((x - y) ** 2, axis=1), cupy_backend)
+    nodes = f.maker.fgraph.toposort()
+    (node,) = [n for n in nodes if isinstance(n.op, Reduce)]
+    assert node.op.prologue is not None
+    assert not _elemwise_nodes(f)
+    from croton_cupy.elemwise import reduction_kernel
+
+    kernel = reduction_kernel("sum", node.op.prologue, ["float32", "float32"], "float32")
+    source = kernels.GENERATED[kernel.name]
+    fields = source.fields
+    assert fields["in_params"] == "float32 in0, float32 in1"
+    assert fields["map_expr"] == "_croton_map(in0, in1)"
+    assert "_croton_map(const float in0, const float in1)" in fields["preamble"]
+    assert "const float s0 = " in fields["preamble"]
+    compile_with_nvrtc([source])
+
+
+def test_a_max_over_an_empty_axis_raises_as_numpy_does(cupy_backend):
+    from croton_cupy.lowering import registry
+
+    x = T.dmatrix(SECRET)
+    for kind, name in (("max", "maximum"), ("min", "minimum")):
+        node = getattr(T, kind)(x, axis=1).owner
+        kernel = registry.lookup_class(Reduce)(node.op, node)
+        with pytest.raises(ValueError, match=f"zero-size array to reduction operation {name}"):
+            kernel(np.zeros((3, 0)))
+
+
+def test_argmax_kernels_compile(cupy_backend):
+    from croton_cupy.elemwise import argmax_kernel
+
+    sources = []
+    for kind in ("max", "min"):
+        for dtype in DTYPES:
+            x = T.tensor(dtype=dtype, shape=(None, None), name=SECRET)
+            _compiled([x], getattr(T, f"arg{kind}")(x, axis=1), cupy_backend)
+            kernel = argmax_kernel(kind, dtype)
+            source = kernels.GENERATED[kernel.name]
+            assert source.fields["out_params"] == "int64 out0"
+            assert f"_arg{kind}_pair(a, b)" == source.fields["reduce_expr"]
+            assert "_J)" in source.fields["map_expr"]
+            sources.append(source)
+    compile_with_nvrtc(sources)
+
+
+def test_argmax_of_an_empty_sequence_raises(cupy_backend):
+    from croton_cupy.lowering import registry
+
+    x = T.dmatrix(SECRET)
+    node = T.argmax(x, axis=1).owner
+    kernel = registry.lookup_class(Argmax)(node.op, node)
+    with pytest.raises(ValueError, match="attempt to get argmax of an empty sequence"):
+        kernel(np.zeros((3, 0)))
+
+
+def test_gpu_reductions_with_a_prologue_match_numpy(gpu, cupy_backend):
+    rng = np.random.default_rng(1)
+    x, y = T.ftensor3(SECRET), T.ftensor3("y")
+    xv = rng.normal(size=(3, 4, 5)).astype("float32")
+    yv = rng.normal(size=(3, 4, 5)).astype("float32")
+    xv[0, 1, 2] = np.nan
+    for kind in REDUCE_KINDS:
+        for axis in (None, 0, 1, 2, (0, 2), (1, 2)):
+            expr = getattr(T, kind)((x - y) * x, axis=axis)
+            f = croton.function([x, y], expr, backend=cupy_backend)
+            g = croton.function([x, y], expr, backend="numpy")
+            got, want = f(xv, yv), g(xv, yv)
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_allclose(got, want, rtol=1e-5, err_msg=f"{kind} {axis}")
+
+
+def test_gpu_integer_sums_and_empty_reductions_match_numpy(gpu, cupy_backend):
+    x = T.tensor(dtype="int8", shape=(None, None))
+    f = croton.function([x], [T.sum(x, axis=0), T.prod(x, axis=1), T.max(x)], backend=cupy_backend)
+    g = croton.function([x], [T.sum(x, axis=0), T.prod(x, axis=1), T.max(x)], backend="numpy")
+    xv = np.full((300, 3), 100, dtype="int8")
+    for got, want in zip(f(xv), g(xv), strict=True):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    empty = T.dmatrix()
+    h = croton.function([empty], T.sum(empty, axis=1), backend=cupy_backend)
+    np.testing.assert_array_equal(h(np.zeros((2, 0))), np.zeros(2))
+
+
+def test_gpu_argmax_matches_numpy(gpu, cupy_backend):
+    xv = np.array([[1.0, np.nan, 3.0, np.nan], [2.0, 2.0, -1.0, 2.0], [0.0, -0.0, 5.0, 5.0]])
+    x = T.dmatrix(SECRET)
+    for kind in ("argmax", "argmin"):
+        for axis in (None, 0, 1, -1):
+            f = croton.function([x], getattr(T, kind)(x, axis=axis), backend=cupy_backend)
+            want = getattr(np, kind)(xv, axis=axis)
+            np.testing.assert_array_equal(f(xv), want)
+            np.testing.assert_array_equal(f(xv.T.copy().T), want)
