@@ -83,6 +83,8 @@ SYNTAX = ScalarSyntax(
         ("exp2", "c"): "_complex_exp2({0})",
         ("expm1", "c"): "_complex_expm1({0})",
         ("log1p", "c"): "_complex_log1p({0})",
+        ("log2", "c"): "_complex_log2({0})",
+        ("log10", "c"): "_complex_log10({0})",
     },
     dtype_overrides={
         **{
@@ -415,6 +417,17 @@ template <typename T> __device__ __forceinline__ complex<T> _complex_exp2(comple
 template <typename T> __device__ __forceinline__ complex<T> _complex_expm1(complex<T> z) {
   T a = sin(z.imag() / T(2));
   return complex<T>(expm1(z.real()) * cos(z.imag()) - T(2) * a * a, exp(z.real()) * sin(z.imag()));
+}
+// NumPy scales the natural logarithm by log2(e) (log10(e)); thrust divides by log(2)
+template <typename T> __device__ __forceinline__ complex<T> _complex_log2(complex<T> z) {
+  const complex<T> y = log(z);
+  const T scale = T(1.4426950408889634);
+  return complex<T>(y.real() * scale, y.imag() * scale);
+}
+template <typename T> __device__ __forceinline__ complex<T> _complex_log10(complex<T> z) {
+  const complex<T> y = log(z);
+  const T scale = T(0.4342944819032518);
+  return complex<T>(y.real() * scale, y.imag() * scale);
 }
 template <typename T> __device__ __forceinline__ complex<T> _complex_log1p(complex<T> z) {
   T re = z.real() + T(1);

@@ -619,3 +619,302 @@ def test_gpu_argmax_matches_numpy(gpu, cupy_backend):
             want = getattr(np, kind)(xv, axis=axis)
             np.testing.assert_array_equal(f(xv), want)
             np.testing.assert_array_equal(f(xv.T.copy().T), want)
+
+
+# -- the generated code's values, on the host ------------------------------------------------
+# Without a GPU the generated operations still run: compiled by the host's C++ compiler
+# with the CUDA spellings mapped to the standard library's (complex<T> is std::complex,
+# float16 the compiler's _Float16), each kernel becomes a loop over contiguous arrays. This
+# checks the templates, conversions and prelude against NumPy; CUDA's own math library
+# (exp, sin, thrust's complex functions) is replaced by the host's and is not checked.
+
+_HOST_SHIM = r"""
+#include <cmath>
+#include <complex>
+#include <cstring>
+using namespace std;
+#define __device__
+#define __forceinline__ inline
+static inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
+static inline double __longlong_as_double(long long i) { double d; memcpy(&d, &i, 8); return d; }
+template <typename T> inline bool isnan(complex<T> z) { return std::isnan(z.real()) || std::isnan(z.imag()); }
+template <typename T> inline bool isinf(complex<T> z) { return std::isinf(z.real()) || std::isinf(z.imag()); }
+template <typename T> inline complex<T> rint(complex<T> z) { return complex<T>(rint(z.real()), rint(z.imag())); }
+template <typename T> inline complex<T> log2(complex<T> z) { return log(z) / log(T(2)); }
+struct float16 {
+  _Float16 bits;
+  float16(float x) : bits((_Float16)x) {}
+  explicit float16(double x) : bits((_Float16)x) {}
+  operator float() const { return (float)bits; }
+};
+"""
+
+
+def _host_type(dtype: str) -> str:
+    return "float16" if dtype == "float16" else cuda_code.value_type(dtype)
+
+
+def _parsed(params: str) -> list[tuple[str, str]]:
+    return [tuple(p.split()) for p in params.split(",")]
+
+
+def _host_elementwise(source: kernels.KernelSource) -> str:
+    fields = source.fields
+    params = _parsed(fields["in_params"]) + _parsed(fields["out_params"])
+    lines = [f'extern "C" void {source.name}(long n, void** arrays) {{']
+    lines += [
+        f"  {'const ' if k < len(params) - 1 else ''}{_host_type(d)}* p{k} = "
+        f"({_host_type(d)}*)arrays[{k}];"
+        for k, (d, _) in enumerate(params)
+    ]
+    lines.append("  for (long e = 0; e < n; ++e) {")
+    lines += [
+        f"    {'const ' if k < len(params) - 1 else ''}{_host_type(d)} &{name} = p{k}[e];"
+        for k, (d, name) in enumerate(params)
+    ]
+    lines += [f"    {line}" for line in fields["operation"].splitlines()]
+    lines += ["  }", "}"]
+    return "\n".join(lines)
+
+
+def _host_reduction(source: kernels.KernelSource) -> str:
+    """A sequential reduction over the last axis of a contiguous (rows, columns) array."""
+    fields = source.fields
+    ins, (out,) = _parsed(fields["in_params"]), _parsed(fields["out_params"])
+    lines = [
+        f"#define REDUCE(a, b) ({fields['reduce_expr']})",
+        f"#define POST_MAP(a) ({fields['post_map_expr']})",
+        f"typedef {fields['reduce_type']} _type_reduce;",
+        f'extern "C" void {source.name}(long rows, long columns, void** arrays) {{',
+        "  for (long r = 0; r < rows; ++r) {",
+        f"    _type_reduce _s = _type_reduce({fields['identity']});",
+        "    for (long _J = 0; _J < columns; ++_J) {",
+    ]
+    lines += [
+        f"      const {_host_type(d)} {name} = (({_host_type(d)}*)arrays[{k}])[r * columns + _J];"
+        for k, (d, name) in enumerate(ins)
+    ]
+    lines += [
+        f"      _type_reduce _a = static_cast<_type_reduce>({fields['map_expr']});",
+        "      _s = REDUCE(_s, _a);",
+        "    }",
+        f"    {_host_type(out[0])} &{out[1]} = (({_host_type(out[0])}*)arrays[{len(ins)}])[r];",
+        "    POST_MAP(_s);",
+        "  }",
+        "}",
+        "#undef REDUCE",
+        "#undef POST_MAP",
+    ]
+    return "\n".join(lines)
+
+
+class HostKernels:
+    """Generated kernels compiled for the host, called on numpy arrays."""
+
+    def __init__(self, sources, directory):
+        import ctypes
+        import shutil
+        import subprocess
+
+        compiler = shutil.which("g++")
+        if compiler is None:
+            pytest.skip("no host C++ compiler (g++) to run the generated code on")
+        sources = list({s.name: s for s in sources}.values())
+        standard = (cuda_code.PRELUDE, cuda_code.HALF_PRELUDE, cuda_code.INDEXED_PRELUDE)
+        body = [_HOST_SHIM, *standard]
+        for source in sources:
+            extra = source.fields["preamble"].replace('#include "cupy/float16.cuh"\n', "")
+            for part in standard:
+                extra = extra.replace(part, "")
+            code = (
+                _host_elementwise(source)
+                if source.kind == "elementwise"
+                else _host_reduction(source)
+            )
+            # a kernel's own preamble (a reduction's map function) in a scope of its own
+            body.append(f"namespace {source.name}_scope {{\n{extra}\n{code}\n}}")
+        path = os.path.join(directory, "kernels.cpp")
+        with open(path, "w") as handle:
+            handle.write("\n".join(body))
+        library = os.path.join(directory, "kernels.so")
+        done = subprocess.run(
+            [
+                compiler,
+                "-std=c++17",
+                "-O1",
+                "-ffp-contract=off",
+                "-shared",
+                "-fPIC",
+                "-w",
+                path,
+                "-o",
+                library,
+            ],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr[-5000:]
+        self._library = ctypes.CDLL(library)
+        self._sources = {s.name: s for s in sources}
+
+    def elementwise(self, name: str, arrays, out_dtype: str) -> np.ndarray:
+        import ctypes
+
+        arrays = [np.ascontiguousarray(a) for a in np.broadcast_arrays(*arrays)]
+        out = np.empty(arrays[0].shape, dtype=out_dtype)
+        pointers = (ctypes.c_void_p * (len(arrays) + 1))(
+            *[a.ctypes.data for a in arrays], out.ctypes.data
+        )
+        getattr(self._library, name)(ctypes.c_long(out.size), pointers)
+        return out
+
+    def reduction(self, name: str, arrays, out_dtype: str) -> np.ndarray:
+        """Reduce the last axis of ``arrays`` (broadcast together)."""
+        import ctypes
+
+        arrays = [np.ascontiguousarray(a) for a in np.broadcast_arrays(*arrays)]
+        shape = arrays[0].shape
+        out = np.empty(shape[:-1], dtype=out_dtype)
+        pointers = (ctypes.c_void_p * (len(arrays) + 1))(
+            *[a.ctypes.data for a in arrays], out.ctypes.data
+        )
+        rows = int(np.prod(shape[:-1]))
+        getattr(self._library, name)(ctypes.c_long(rows), ctypes.c_long(shape[-1]), pointers)
+        return out
+
+
+def _elemwise_cases():
+    from croton.testing.cases import all_cases
+
+    return [
+        c
+        for c in all_cases()
+        if c.id.startswith("elemwise.") and c.id.rsplit("/", 1)[-1] in ("basic", "special")
+    ]
+
+
+def test_host_values_match_numpy_on_the_conformance_cases(tmp_path):
+    from croton.testing.compare import assert_conforms, run_case
+
+    cases = _elemwise_cases()
+    assert len(cases) > 500
+    runs = []
+    for case in cases:
+        inputs, (output,) = case.build()
+        node = output.owner
+        assert isinstance(node.op, Elemwise) and list(node.inputs) == list(inputs), case.id
+        in_dtypes = [x.type.dtype for x in inputs]
+        kernel = elementwise_kernel(node.op.scalar_op, in_dtypes, output.type.dtype)
+        runs.append((case, kernel.name, output.type.dtype))
+    host = HostKernels([kernels.GENERATED[name] for _, name, _ in runs], str(tmp_path))
+    failures = []
+    for case, name, out_dtype in runs:
+        values = case.values(np.random.default_rng(0))
+        with np.errstate(all="ignore"):
+            (expected,) = run_case(case, "numpy", values)
+        actual = host.elementwise(name, values, out_dtype)
+        try:
+            assert_conforms(expected, actual, case.id)
+        except AssertionError as err:
+            failures.append(f"{case.id}: {str(err)[-600:]}")
+    assert not failures, "\n".join(failures)
+
+
+def _reduction_values(dtype: str, rng) -> np.ndarray:
+    kind = np.dtype(dtype).kind
+    if kind == "b":
+        return rng.integers(0, 2, size=(5, 7)).astype(bool)
+    if kind in "iu":
+        return rng.integers(0 if kind == "u" else -3, 4, size=(5, 7)).astype(dtype)
+    values = rng.normal(size=(5, 7))
+    if kind == "c":
+        values = values + 1j * rng.normal(size=(5, 7))
+    values = values.astype(dtype)
+    values[1, 3] = np.nan
+    values[2, :] = np.inf
+    values[3, 2] = -np.inf
+    return values
+
+
+def test_host_reductions_match_numpy(every_reduction, tmp_path):
+    from croton.testing.compare import assert_conforms
+    from croton_cupy.elemwise import argmax_kernel
+
+    argmax_sources = {
+        (kind, dtype): kernels.GENERATED[argmax_kernel(kind, dtype).name]
+        for kind in ("max", "min")
+        for dtype in DTYPES
+    }
+    host = HostKernels([*every_reduction.values(), *argmax_sources.values()], str(tmp_path))
+    rng = np.random.default_rng(2)
+    for (kind, dtype), source in every_reduction.items():
+        values = _reduction_values(dtype, rng)
+        x = T.tensor(dtype=dtype, shape=(None, None))
+        with np.errstate(all="ignore"):
+            want = croton.function([x], getattr(T, kind)(x, axis=1), backend="numpy")(values)
+        got = host.reduction(source.name, [values], want.dtype.name)
+        assert_conforms(want, got, f"{kind}/{dtype}")
+    for (kind, dtype), source in argmax_sources.items():
+        values = _reduction_values(dtype, rng)
+        values[4, 1] = values[4, 5] = values[4].max() if dtype != "bool" else True
+        if np.dtype(dtype).kind in "fc":
+            values[0, 2] = values[0, 5] = np.nan
+        got = host.reduction(source.name, [values], "int64")
+        np.testing.assert_array_equal(got, getattr(np, f"arg{kind}")(values, axis=1))
+
+
+def test_host_fused_programs_match_numpy(cupy_backend, tmp_path):
+    from croton.testing.compare import assert_conforms
+    from croton_cupy.elemwise import reduction_kernel
+
+    x, y = T.dmatrix(SECRET), T.tensor(dtype="float32", shape=(None, None))
+    i = T.tensor(dtype="int8", shape=(None, None))
+    outputs = [
+        T.exp(x * 2 + y) / 3 - T.sqrt(T.abs(x)),
+        T.switch(T.lt(x, 0.5), T.floor_div(x, y) + i, T.mod(i, 3) * x),
+        T.maximum(T.clip(x, -1.0, 1.0), y) * T.sign(x + i),
+        T.sum((x - y) ** 2, axis=1),
+        T.max(T.cast(i, "float16") * 2, axis=1),
+        T.any(T.isnan(x * y), axis=1),
+    ]
+    f = croton.function([x, y, i], outputs, backend=cupy_backend)
+    g = croton.function([x, y, i], outputs, backend="numpy")
+    runs = []
+    for node in f.maker.fgraph.toposort():
+        in_dtypes = [v.type.dtype for v in node.inputs]
+        out_dtype = node.outputs[0].type.dtype
+        if isinstance(node.op, Elemwise):
+            kernel = elementwise_kernel(node.op.scalar_op, in_dtypes, out_dtype)
+        elif isinstance(node.op, Reduce):
+            if node.op.axis != (node.inputs[0].ndim - 1,):
+                continue
+            kernel = reduction_kernel(node.op.kind, node.op.prologue, in_dtypes, out_dtype)
+        else:
+            continue
+        runs.append((node, kernel.name))
+    # every node is a generated kernel; the chains are fused (a cast that several outputs
+    # read stays a node of its own)
+    assert len(runs) == len(f.maker.fgraph.toposort())
+    composites = [
+        n for n, _ in runs if isinstance(n.op, Elemwise) and isinstance(n.op.scalar_op, Composite)
+    ]
+    prologues = [n for n, _ in runs if isinstance(n.op, Reduce) and n.op.prologue is not None]
+    assert len(composites) >= 3 and len(prologues) == 3
+    host = HostKernels([kernels.GENERATED[name] for _, name in runs], str(tmp_path))
+    rng = np.random.default_rng(3)
+    values = [
+        rng.normal(size=(4, 6)) * 3,
+        rng.normal(size=(4, 6)).astype("float32"),
+        rng.integers(-5, 6, size=(4, 6)).astype("int8"),
+    ]
+    values[0][0, 0], values[0][1, 1], values[1][2, 2] = np.nan, -0.0, np.inf
+    with np.errstate(all="ignore"):
+        want = g(*values)
+    by_variable = dict(zip(f.maker.fgraph.inputs, values, strict=True))
+    for node, name in runs:
+        args = [by_variable[v] for v in node.inputs]
+        out_dtype = node.outputs[0].type.dtype
+        run = host.elementwise if isinstance(node.op, Elemwise) else host.reduction
+        by_variable[node.outputs[0]] = run(name, args, out_dtype)
+    for k, output in enumerate(f.maker.fgraph.outputs):
+        assert_conforms(want[k], by_variable[output], f"output {k}")
