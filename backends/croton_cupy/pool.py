@@ -4,9 +4,9 @@ The leading axes are flattened into one axis of images (a contiguous copy where 
 and every kernel clips its windows to the image (padding is never read), following
 `croton.ops.pool.window_bounds`; the host computes shapes with `croton.ops.pool`'s
 geometry. The gradients run one thread per *input* cell, gathering over the windows that
-contain it, so no thread writes another's element and no atomics are needed. Sums run
-in the order of the numpy reference (window cells row by row), so results agree to the
-last bit where the reference's order is defined.
+contain it, so no thread writes another's element and no atomics are needed; they add
+the windows' shares in the numpy reference's order (by the cell's row in the window,
+then its column).
 
 float16 images are pooled in float32 and the result rounded back to float16.
 """
