@@ -129,52 +129,59 @@ def _identity(kind: str, accumulator: str) -> str:
     return cuda_code.literal(value, accumulator)
 
 
+#: parameter names of reduction kernels: not CuPy's ``in0``/``out0``, because CuPy's CUB
+#: path declares the ``type_in0_raw`` its template needs only for kernels whose names
+#: differ (it renames them to ``in0``/``out0`` in the expressions)
+REDUCTION_INPUT = "croton_in"
+REDUCTION_OUTPUT = "croton_out"
+
+
 def reduction_kernel(kind: str, prologue, input_dtypes, out_dtype: str):
     """The ``ReductionKernel`` of a `Reduce` of ``kind`` (with an optional `Composite` prologue).
 
-    ``map_expr`` calls a preamble function computing one element of the prologue's
-    output (or reading the input), converted to the accumulator's type.
+    ``map_expr`` converts an input element to the accumulator's type; with a prologue, it
+    calls a preamble function computing one element of the prologue's output.
     """
+    names = [f"{REDUCTION_INPUT}{k}" for k in range(len(input_dtypes))]
     if prologue is None:
-        mapped_dtype = input_dtypes[0]
-        statements = [
-            f"const {cuda_code.value_type(mapped_dtype)} x0 = "
-            f"{cuda_code.read('in0', mapped_dtype)};"
-        ]
-        result = "x0"
+        (mapped_dtype,) = input_dtypes
+        statements, result = [], cuda_code.read(names[0], mapped_dtype)
     else:
         mapped_dtype = prologue.program[-1][2]
         statements, result = elementwise_body(prologue, input_dtypes, mapped_dtype)
     accumulator = accumulator_dtype(kind, mapped_dtype, out_dtype)
-    if kind in ("all", "any"):
-        mapped = cuda_code.convert(result, mapped_dtype, "bool")
-    elif mapped_dtype == accumulator:
-        mapped = result
-    else:
-        mapped = cuda_code.convert(result, mapped_dtype, accumulator)
-    arguments = ", ".join(
-        f"const {cuda_code.storage_type(d)} in{k}" for k, d in enumerate(input_dtypes)
+    mapped = (
+        result
+        if mapped_dtype == accumulator
+        else cuda_code.convert(result, mapped_dtype, accumulator)
     )
     accumulator_type = cuda_code.value_type(accumulator)
-    map_function = "\n".join(
-        [
-            f"__device__ __forceinline__ {accumulator_type} _croton_map({arguments}) {{",
-            *(f"  {line}" for line in statements),
-            f"  return {mapped};",
-            "}",
-        ]
-    )
     dtypes = [*input_dtypes, out_dtype, accumulator, *_program_dtypes(prologue)]
-    names = ", ".join(f"in{k}" for k in range(len(input_dtypes)))
+    preamble = cuda_code.preamble(dtypes)
+    map_expr = mapped
+    if prologue is not None:
+        arguments = ", ".join(
+            f"const {cuda_code.storage_type(d)} in{k}" for k, d in enumerate(input_dtypes)
+        )
+        preamble += "\n".join(
+            [
+                f"__device__ __forceinline__ {accumulator_type} _croton_map({arguments}) {{",
+                *(f"  {line}" for line in statements),
+                f"  return {mapped};",
+                "}",
+                "",
+            ]
+        )
+        map_expr = f"_croton_map({', '.join(names)})"
     return kernels.reduction(
-        _parameters(input_dtypes, "in"),
-        f"{cuda_code.ctype(out_dtype)} out0",
-        f"_croton_map({names})",
+        ", ".join(f"{cuda_code.ctype(d)} {n}" for d, n in zip(input_dtypes, names, strict=True)),
+        f"{cuda_code.ctype(out_dtype)} {REDUCTION_OUTPUT}",
+        map_expr,
         _reduce_expression(kind, accumulator),
-        cuda_code.assignment("out0", "a", accumulator, out_dtype),
+        cuda_code.assignment(REDUCTION_OUTPUT, "a", accumulator, out_dtype),
         _identity(kind, accumulator),
         accumulator_type,
-        cuda_code.preamble(dtypes) + map_function + "\n",
+        preamble,
     )
 
 
@@ -220,11 +227,11 @@ def argmax_kernel(kind: str, dtype: str):
     value_type = cuda_code.value_type(dtype)
     pair = f"_croton_indexed<{value_type} >"
     return kernels.reduction(
-        f"{cuda_code.ctype(dtype)} in0",
-        "int64 out0",
-        f"{pair}({cuda_code.read('in0', dtype)}, _J)",
+        f"{cuda_code.ctype(dtype)} {REDUCTION_INPUT}0",
+        f"int64 {REDUCTION_OUTPUT}",
+        f"{pair}({cuda_code.read(REDUCTION_INPUT + '0', dtype)}, _J)",
         f"_arg{kind}_pair(a, b)",
-        "out0 = a.index",
+        f"{REDUCTION_OUTPUT} = a.index",
         f"{pair}()",
         pair,
         cuda_code.preamble([dtype]) + cuda_code.INDEXED_PRELUDE,
