@@ -13,6 +13,7 @@ themselves: they call `elementwise`, `reduction` or `raw`, which
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from dataclasses import dataclass
@@ -65,9 +66,31 @@ def _name(kind: str, parts: tuple) -> str:
     return f"{_PREFIX[kind]}_{digest}"
 
 
+#: the name sets of the `recording` blocks now open
+_recordings: list[set[str]] = []
+
+
+@contextlib.contextmanager
+def recording():
+    """Collect the names of the kernels asked for in the block, made now or earlier.
+
+    The compile tier compiles what a set of graphs needs, whatever else the process made.
+    """
+    names: set[str] = set()
+    with _lock:
+        _recordings.append(names)
+    try:
+        yield names
+    finally:
+        with _lock:
+            _recordings[:] = [other for other in _recordings if other is not names]
+
+
 def _made(kind: str, parts: tuple, construct):
     name = _name(kind, parts)
     with _lock:
+        for names in _recordings:
+            names.add(name)
         kernel = _objects.get(name)
         if kernel is None:
             GENERATED[name] = KernelSource(kind, name, parts)
