@@ -120,12 +120,12 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def _arch_option(arch: str | int) -> str:
-    text = str(arch)
-    digits = text.removeprefix("sm_").removeprefix("compute_")
+def _arch_name(arch: str | int) -> str:
+    """``"sm_80"`` for ``"sm_80"``, ``80`` or ``"80"``."""
+    digits = str(arch).removeprefix("sm_")
     if not digits.isdigit():
         raise ValueError(f"arch must be like 'sm_80' or 80, not {arch!r}")
-    return f"-arch=sm_{digits}"
+    return f"sm_{digits}"
 
 
 def _options(arch: str | int, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -138,7 +138,7 @@ def _options(arch: str | int, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
         *std,
         *(f"-I{d}" for d in dirs[3:]),
         "-ftz=true",
-        _arch_option(arch),
+        f"-arch={_arch_name(arch)}",
         "--device-as-default-execution-space",
     )
 
@@ -266,21 +266,29 @@ _BATCH_FILE = "croton_kernels.cu"
 _LINE_REFERENCE = re.compile(
     rf"{re.escape(_BATCH_FILE)}\((\d+)\)|line (\d+) of {re.escape(_BATCH_FILE)}"
 )
-# macros CuPy's templates define at file scope: undefined after each kernel of a batch
-_TEMPLATE_MACROS = ("REDUCE", "POST_MAP", "_REDUCE", "ITEMS_PER_THREAD", "BLOCK_SIZE")
 _INCLUDE = re.compile(r"^\s*#\s*include\b.*$", re.MULTILINE)
+_DEFINE = re.compile(r"^\s*#\s*define\s+(\w+)", re.MULTILINE)
+
+
+def _headers(program: Program) -> tuple[str, ...]:
+    """The ``#include`` lines of a program's code (besides CuPy's, in its prelude).
+
+    Only programs including the same headers share a batch: a header one kernel
+    includes must not make up for one another forgot.
+    """
+    return tuple(sorted({m.group(0).strip() for m in _INCLUDE.finditer(program.code)}))
 
 
 def _batch_source(batch: list[Program]) -> tuple[str, list[tuple[int, int]]]:
     """One translation unit holding every program, and the line range each occupies.
 
     Each kernel sits in a namespace of its own (its typedefs and preamble functions
-    cannot clash with another's; ``extern "C"`` keeps its symbol name); headers it
-    includes are included once at the top first, so including them again inside the
-    namespace adds nothing.
+    cannot clash with another's; ``extern "C"`` keeps its symbol name), and the macros
+    it defines are undefined after it. The headers the kernels include (the same for
+    the whole batch, see `_headers`) are included once at the top first, so including
+    them again inside a namespace adds nothing.
     """
-    includes = dict.fromkeys(m.group(0).strip() for u in batch for m in _INCLUDE.finditer(u.code))
-    parts = [batch[0].prelude, *includes, ""]
+    parts = [batch[0].prelude, *_headers(batch[0]), ""]
     text = "\n".join(parts)
     line = text.count("\n") + 1
     spans = []
@@ -288,6 +296,7 @@ def _batch_source(batch: list[Program]) -> tuple[str, list[tuple[int, int]]]:
         macros = [d.removeprefix("-D").partition("=") for d in program.defines]
         defines = [f"#define {name} {value}" for name, _, value in macros]
         undefines = [f"#undef {name}" for name, _, _ in macros]
+        undefines += [f"#undef {name}" for name in dict.fromkeys(_DEFINE.findall(program.code))]
         block = "\n".join(
             [
                 f"// {program.kernel} ({program.form})",
@@ -296,7 +305,6 @@ def _batch_source(batch: list[Program]) -> tuple[str, list[tuple[int, int]]]:
                 program.code,
                 "}",
                 *undefines,
-                *(f"#undef {macro}" for macro in _TEMPLATE_MACROS),
                 "",
             ]
         )
@@ -415,17 +423,15 @@ def compile_sources(
         raise RuntimeError(f"the CUDA compile tier cannot run here: {reason}")
     records = sources.values() if isinstance(sources, Mapping) else sources
     unique = {record.name: record for record in records}
-    archs = [arch] if isinstance(arch, (str, int)) else list(arch)
-    for each in archs:
-        _arch_option(each)
+    archs = [_arch_name(a) for a in ([arch] if isinstance(arch, (str, int)) else arch)]
     groups: dict[tuple, list[Program]] = {}
     for name in sorted(unique):
         for program in programs(unique[name]):
             groups.setdefault(
-                (program.prelude, program.options, _front_end_only(program)), []
+                (program.prelude, program.options, _front_end_only(program), _headers(program)), []
             ).append(program)
     jobs = [
-        (batch[start : start + batch_size], str(each))
+        (batch[start : start + batch_size], each)
         for each in archs
         for batch in groups.values()
         for start in range(0, len(batch), batch_size)

@@ -88,6 +88,35 @@ def test_every_conformance_case_compiles(cupy_backend):
     )
 
 
+def _random_recipes(count: int, seed: int = 0):
+    """Recipes like the conformance suite's random graphs, drawn from a fixed seed."""
+    from croton.testing.graphs import OPERATIONS, Recipe
+
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        steps = [
+            (OPERATIONS[rng.integers(len(OPERATIONS))], *(int(v) for v in rng.integers(0, 16, 2)))
+            + (int(rng.integers(0, 6)),)
+            for _ in range(rng.integers(1, 9))
+        ]
+        yield Recipe(tuple(steps))
+
+
+def test_random_graphs_compile(cupy_backend):
+    # what the suite's random graphs give under FAST_RUN: fused elementwise chains and
+    # reductions with fused prologues of every shape the rewrites produce
+    import croton
+
+    with kernels.recording() as names:
+        for recipe in _random_recipes(150):
+            inputs, outputs = recipe.build()
+            croton.function(
+                inputs, outputs, backend=cupy_backend, mode="FAST_RUN", on_unused_input="ignore"
+            )
+    assert names
+    compile_tier.compile_sources([kernels.GENERATED[n] for n in sorted(names)])
+
+
 def test_recording_names_kernels_made_before_the_block():
     earlier = kernels.elementwise("float32 x", "float32 y", "y = x - 1.0f")
     with kernels.recording() as names:
@@ -135,6 +164,28 @@ def test_a_bad_kernel_is_found_in_a_large_batch():
     with pytest.raises(compile_tier.KernelCompileError) as caught:
         compile_tier.compile_sources(made, "sm_90", batch_size=100)
     assert [f.kernel for f in caught.value.failures] == [bad.name]
+
+
+@pytest.mark.parametrize(
+    ("helper", "needs_it"),
+    [
+        (
+            '#include <cuda_fp16.h>\nextern "C" __global__ void KERNEL(__half* x) { x[0] = 1; }',
+            'extern "C" __global__ void KERNEL(__half* x) { x[0] = __float2half(2.0f); }',
+        ),
+        (
+            '#define CROTON_TWO 2\nextern "C" __global__ void KERNEL(int* x) { x[0] = CROTON_TWO; }',
+            'extern "C" __global__ void KERNEL(int* x) { x[0] = CROTON_TWO + 1; }',
+        ),
+    ],
+    ids=["header", "macro"],
+)
+def test_a_batch_does_not_lend_one_kernel_what_another_declares(helper, needs_it):
+    # alone, as CuPy compiles it, the second kernel lacks what the first includes or defines
+    lender, borrower = kernels.raw(helper), kernels.raw(needs_it)
+    with pytest.raises(compile_tier.KernelCompileError) as caught:
+        compile_tier.compile_sources([_record(lender), _record(borrower)], "sm_80")
+    assert [f.kernel for f in caught.value.failures] == [borrower.name]
 
 
 def test_good_kernels_of_every_kind_compile():
