@@ -44,7 +44,7 @@ CUPY_PRELUDE = "".join(f"#include <{header}>\n" for header in _CUPY_HEADERS)
 _CUB_PRELUDE = "\n#include <cub/block/block_reduce.cuh>\n#include <cub/block/block_load.cuh>\n"
 # CuPy's default block size for its own reduction kernel on CUDA
 _REDUCTION_BLOCK_SIZE = 512
-# a CUB reduction of a contiguous segment this long or longer takes CuPy's CUB path
+# CuPy's CUB block reduction of a long segment (`_get_cub_block_specs`)
 _CUB_ITEMS_PER_THREAD = 4
 _CUB_BLOCK_SIZE = 512
 
@@ -66,6 +66,7 @@ class _Param:
 
 
 def _parse_params(text: str, is_const: bool, kernel_name: str) -> tuple[_Param, ...]:
+    """The parameters of ``in_params``/``out_params`` text, read as CuPy reads them."""
     if not text.strip():
         return ()
     params = []
@@ -110,7 +111,8 @@ def _format_type_decls(type_decls: set[str]) -> str:
 def _array_param(
     param: _Param, ndim: int, contiguous: bool, index_32_bits: bool, type_decls
 ) -> str:
-    ctype = f"CArray<{_typename(param.dtype, type_decls)}, {ndim}, {int(contiguous)}, {int(index_32_bits)}>"
+    element = _typename(param.dtype, type_decls)
+    ctype = f"CArray<{element}, {ndim}, {int(contiguous)}, {int(index_32_bits)}>"
     name = param.name if param.raw else f"_raw_{param.name}"
     return f"{'const ' if param.is_const else ''}{ctype} {name}"
 
