@@ -20,11 +20,30 @@ from __future__ import annotations
 
 import numpy as np
 
-from croton.ops.blas import Dot, Gemm, Matmul
+from croton.ops.blas import Dot, Gemm, Matmul, check_batch_axes, unchecked_batch_axes
 from croton.ops.elemwise import DimShuffle
 from croton.ops.map import Map
-from croton.ops.shape import Alloc, ARange, Eye, Join, Repeat, Reshape, Shape, SpecifyShape, Split
-from croton.ops.subtensor import IncSubtensor, Subtensor, build_index
+from croton.ops.shape import (
+    Alloc,
+    ARange,
+    Eye,
+    Join,
+    Repeat,
+    Reshape,
+    Shape,
+    SpecifyShape,
+    Split,
+    check_alloc_value,
+    check_arange_step,
+    check_specified_shape,
+    check_split_sizes,
+)
+from croton.ops.subtensor import (
+    IncSubtensor,
+    Subtensor,
+    build_index,
+    check_no_runtime_broadcast,
+)
 from croton_cupy import kernels, runtime
 from croton_cupy.lowering import lowers
 
@@ -101,23 +120,11 @@ def _gemm(op, node):
 @lowers(Matmul)
 def _matmul(op, node):
     dtype = _out_dtype(node)
-    a_type, b_type = (x.type for x in node.inputs)
-    checked = [
-        axis
-        for axis in range(a_type.ndim - 2)
-        if 1 not in (a_type.shape[axis], b_type.shape[axis])
-        and None in (a_type.shape[axis], b_type.shape[axis])
-    ]
+    checked = unchecked_batch_axes(*(x.type for x in node.inputs))
     cupy = runtime.load_cupy()
 
     def kernel(a, b):
-        for axis in checked:
-            if a.shape[axis] != b.shape[axis]:
-                raise ValueError(
-                    f"matmul batch axes of shapes {a.shape} and {b.shape} do not match along "
-                    f"axis {axis}: lengths of unknown static size do not broadcast at run time. "
-                    "Declare the broadcasting axis (T.addbroadcast or dimshuffle('x', ...))."
-                )
+        check_batch_axes(a.shape, b.shape, checked)
         return cupy.matmul(a, b).astype(dtype, copy=False)
 
     return kernel
@@ -151,16 +158,7 @@ def _specify_shape(op, node):
     expected = op.shape
 
     def kernel(x):
-        if x.ndim != len(expected):
-            raise ValueError(
-                f"expected {len(expected)} dimensions (specify_shape), got shape {x.shape}"
-            )
-        for axis, (want, got) in enumerate(zip(expected, x.shape, strict=True)):
-            if want is not None and want != got:
-                raise ValueError(
-                    f"expected length {want} along axis {axis} (specify_shape {expected}), "
-                    f"got shape {x.shape}"
-                )
+        check_specified_shape(expected, x.shape)
         return x
 
     return kernel
@@ -169,19 +167,12 @@ def _specify_shape(op, node):
 @lowers(Alloc)
 def _alloc(op, node):
     dtype = _out_dtype(node)
-    value_type = node.inputs[0].type
-    lead = node.outputs[0].ndim - value_type.ndim
-    unknown = [i for i, s in enumerate(value_type.shape) if s is None]
+    unknown = [i for i, s in enumerate(node.inputs[0].type.shape) if s is None]
     cupy = runtime.load_cupy()
 
     def kernel(value, *shape):
         shape = tuple(int(s) for s in shape)
-        for i in unknown:
-            if value.shape[i] != shape[lead + i]:
-                raise ValueError(
-                    f"cannot fill shape {shape} with a value of shape {value.shape}: axis {i} of "
-                    f"the value has unknown static length and does not match"
-                )
+        check_alloc_value(shape, value.shape, unknown)
         out = cupy.empty(shape, dtype=dtype)
         out[...] = value
         return out
@@ -207,10 +198,7 @@ def _split(op, node):
 
     def kernel(x, sizes):
         sizes = sizes.get()
-        if len(sizes) != n or sizes.sum() != x.shape[axis] or (sizes < 0).any():
-            raise ValueError(
-                f"split sizes {sizes.tolist()} do not split length {x.shape[axis]} into {n} pieces"
-            )
+        check_split_sizes(sizes, x.shape[axis], n)
         return tuple(cupy.split(x, np.cumsum(sizes)[:-1].tolist(), axis=axis))
 
     return _single_output(kernel, node)
@@ -227,8 +215,7 @@ def _arange(op, node):
 
     def kernel(start, stop, step):
         start, stop, step = start.get(), stop.get(), step.get()
-        if step == 0:
-            raise ValueError("arange step must not be zero")
+        check_arange_step(step)
         if on_device:
             return cupy.arange(int(start), int(stop), int(step), dtype=dtype)
         return cupy.asarray(np.arange(start, stop, step, dtype=dtype))
@@ -435,7 +422,7 @@ def _incsubtensor(op, node):
         elif advanced:
             _check_advanced(spec, x.shape, where)
         if unknown_axes and any(y.shape[axis] == 1 for axis in unknown_axes):
-            _check_no_runtime_broadcast(x[where].shape, y.shape, unknown_axes)
+            check_no_runtime_broadcast(x[where].shape, y.shape, unknown_axes)
         if set_values:
             out[where] = y
         elif accumulate:
@@ -445,18 +432,6 @@ def _incsubtensor(op, node):
         return out
 
     return kernel
-
-
-def _check_no_runtime_broadcast(selected: tuple, value: tuple, unknown_axes) -> None:
-    """Refuse a value whose axis of unknown static length would stretch at run time."""
-    lead = len(selected) - len(value)
-    for axis in unknown_axes:
-        if value[axis] != selected[lead + axis]:
-            raise ValueError(
-                f"cannot put a value of shape {value} into a selection of shape {selected}: "
-                f"axis {axis} of the value has unknown static length and does not match. "
-                f"Declare it broadcastable (T.addbroadcast) if it should stretch."
-            )
 
 
 # -- inner graphs --------------------------------------------------------------------------

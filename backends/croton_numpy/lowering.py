@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from croton.backend import LoweringRegistry
-from croton.ops.blas import Dot, Gemm, Matmul
+from croton.ops.blas import Dot, Gemm, Matmul, check_batch_axes, unchecked_batch_axes
 from croton.ops.composite import Composite
 from croton.ops.elemwise import (
     DimShuffle,
@@ -18,10 +18,29 @@ from croton.ops.elemwise import (
     runtime_broadcast_checks,
 )
 from croton.ops.map import Map
-from croton.ops.nnet import CrossEntropySoftmax, LogSoftmax, Softmax
+from croton.ops.nnet import CrossEntropySoftmax, LogSoftmax, Softmax, check_target_classes
 from croton.ops.reduce import Argmax, Reduce
-from croton.ops.shape import Alloc, ARange, Eye, Join, Repeat, Reshape, Shape, SpecifyShape, Split
-from croton.ops.subtensor import IncSubtensor, Subtensor, build_index
+from croton.ops.shape import (
+    Alloc,
+    ARange,
+    Eye,
+    Join,
+    Repeat,
+    Reshape,
+    Shape,
+    SpecifyShape,
+    Split,
+    check_alloc_value,
+    check_arange_step,
+    check_specified_shape,
+    check_split_sizes,
+)
+from croton.ops.subtensor import (
+    IncSubtensor,
+    Subtensor,
+    build_index,
+    check_no_runtime_broadcast,
+)
 from croton_numpy.scalar_kernels import SCALAR_KERNELS
 
 registry = LoweringRegistry("numpy")
@@ -180,22 +199,10 @@ def _gemm(op, node):
 @lowers(Matmul)
 def _matmul(op, node):
     dtype = _out_dtype(node)
-    a_type, b_type = (x.type for x in node.inputs)
-    checked = [
-        axis
-        for axis in range(a_type.ndim - 2)
-        if 1 not in (a_type.shape[axis], b_type.shape[axis])
-        and None in (a_type.shape[axis], b_type.shape[axis])
-    ]
+    checked = unchecked_batch_axes(*(x.type for x in node.inputs))
 
     def kernel(a, b):
-        for axis in checked:
-            if a.shape[axis] != b.shape[axis]:
-                raise ValueError(
-                    f"matmul batch axes of shapes {a.shape} and {b.shape} do not match along "
-                    f"axis {axis}: lengths of unknown static size do not broadcast at run time. "
-                    "Declare the broadcasting axis (T.addbroadcast or dimshuffle('x', ...))."
-                )
+        check_batch_axes(a.shape, b.shape, checked)
         return np.asarray(np.matmul(a, b), dtype=dtype)
 
     return kernel
@@ -226,10 +233,8 @@ def _logsoftmax(op, node):
 @lowers(CrossEntropySoftmax)
 def _crossentropy_softmax(op, node):
     def kernel(x, y):
-        if y.size and (y.min() < -x.shape[1] or y.max() >= x.shape[1]):
-            raise IndexError(
-                f"target classes {y.min()}..{y.max()} out of range for {x.shape[1]} classes"
-            )
+        if y.size:
+            check_target_classes(y.min(), y.max(), x.shape[1])
         shifted = x - np.max(x, axis=1, keepdims=True)
         log_probabilities = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
         return -log_probabilities[np.arange(x.shape[0]), y]
@@ -258,16 +263,7 @@ def _specify_shape(op, node):
     expected = op.shape
 
     def kernel(x):
-        if x.ndim != len(expected):
-            raise ValueError(
-                f"expected {len(expected)} dimensions (specify_shape), got shape {x.shape}"
-            )
-        for axis, (want, got) in enumerate(zip(expected, x.shape, strict=True)):
-            if want is not None and want != got:
-                raise ValueError(
-                    f"expected length {want} along axis {axis} (specify_shape {expected}), "
-                    f"got shape {x.shape}"
-                )
+        check_specified_shape(expected, x.shape)
         return x
 
     return kernel
@@ -276,18 +272,11 @@ def _specify_shape(op, node):
 @lowers(Alloc)
 def _alloc(op, node):
     dtype = _out_dtype(node)
-    value_type = node.inputs[0].type
-    lead = node.outputs[0].ndim - value_type.ndim
-    unknown = [i for i, s in enumerate(value_type.shape) if s is None]
+    unknown = [i for i, s in enumerate(node.inputs[0].type.shape) if s is None]
 
     def kernel(value, *shape):
         shape = tuple(int(s) for s in shape)
-        for i in unknown:
-            if value.shape[i] != shape[lead + i]:
-                raise ValueError(
-                    f"cannot fill shape {shape} with a value of shape {value.shape}: axis {i} of "
-                    f"the value has unknown static length and does not match"
-                )
+        check_alloc_value(shape, value.shape, unknown)
         out = np.empty(shape, dtype=dtype)
         out[...] = value
         return out
@@ -310,10 +299,7 @@ def _split(op, node):
     axis, n = op.axis, op.n_splits
 
     def kernel(x, sizes):
-        if len(sizes) != n or sizes.sum() != x.shape[axis] or (sizes < 0).any():
-            raise ValueError(
-                f"split sizes {sizes.tolist()} do not split length {x.shape[axis]} into {n} pieces"
-            )
+        check_split_sizes(sizes, x.shape[axis], n)
         return tuple(np.split(x, np.cumsum(sizes)[:-1], axis=axis))
 
     return _single_output(kernel, node)
@@ -324,8 +310,7 @@ def _arange(op, node):
     dtype = _out_dtype(node)
 
     def kernel(start, stop, step):
-        if step == 0:
-            raise ValueError("arange step must not be zero")
+        check_arange_step(step)
         return np.arange(start, stop, step, dtype=dtype)
 
     return kernel
@@ -384,7 +369,7 @@ def _incsubtensor(op, node):
         out = x.copy()
         where = build_index(spec, index)
         if unknown_axes and any(y.shape[axis] == 1 for axis in unknown_axes):
-            _check_no_runtime_broadcast(x[where].shape, y.shape, unknown_axes)
+            check_no_runtime_broadcast(x[where].shape, y.shape, unknown_axes)
         if set_values:
             out[where] = y
         elif accumulate:
@@ -394,18 +379,6 @@ def _incsubtensor(op, node):
         return out
 
     return kernel
-
-
-def _check_no_runtime_broadcast(selected: tuple, value: tuple, unknown_axes) -> None:
-    """Refuse a value whose axis of unknown static length would stretch at run time."""
-    lead = len(selected) - len(value)
-    for axis in unknown_axes:
-        if value[axis] != selected[lead + axis]:
-            raise ValueError(
-                f"cannot put a value of shape {value} into a selection of shape {selected}: "
-                f"axis {axis} of the value has unknown static length and does not match. "
-                f"Declare it broadcastable (T.addbroadcast) if it should stretch."
-            )
 
 
 @lowers(Map)

@@ -11,6 +11,16 @@ import pytest
 from croton_cupy import runtime
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _cupy_installed(request):
+    """Most of these tests make CuPy kernel objects: they skip, saying why, without CuPy.
+
+    A module that tests the backend where CuPy is missing sets ``RUNS_WITHOUT_CUPY = True``.
+    """
+    if not getattr(request.module, "RUNS_WITHOUT_CUPY", False) and not runtime.cupy_installed():
+        pytest.skip(f"needs CuPy (no GPU needed): {runtime.INSTALL_HINT}")
+
+
 @pytest.fixture
 def gpu():
     """The ``cupy`` module on a machine with a CUDA device; skips the test elsewhere."""

@@ -25,6 +25,9 @@ from croton.graph.type import TensorType
 from croton_cupy import runtime
 from croton_cupy.backend import CupyBackend
 
+#: these tests check the backend where CuPy is missing too (tests/cupy/conftest.py)
+RUNS_WITHOUT_CUPY = True
+
 #: the reasons the backend may give on a machine where it cannot run
 REASONS = ("cupy not installed", "cupy cannot be imported", "no CUDA device")
 

@@ -70,6 +70,31 @@ def _grad_for(g, x):
     return g if g.dtype == x.dtype else cast(g, x.dtype)
 
 
+def unchecked_batch_axes(a_type: TensorType, b_type: TensorType) -> list[int]:
+    """The batch axes of a `Matmul` whose lengths must be compared at run time.
+
+    Those where neither input is statically 1 and at least one length is unknown: they
+    must be equal, since a length of unknown static size does not broadcast.
+    """
+    return [
+        axis
+        for axis in range(a_type.ndim - 2)
+        if 1 not in (a_type.shape[axis], b_type.shape[axis])
+        and None in (a_type.shape[axis], b_type.shape[axis])
+    ]
+
+
+def check_batch_axes(a_shape: tuple, b_shape: tuple, axes) -> None:
+    """Refuse `Matmul` inputs whose batch ``axes`` (from `unchecked_batch_axes`) differ."""
+    for axis in axes:
+        if a_shape[axis] != b_shape[axis]:
+            raise ValueError(
+                f"matmul batch axes of shapes {a_shape} and {b_shape} do not match along "
+                f"axis {axis}: lengths of unknown static size do not broadcast at run time. "
+                "Declare the broadcasting axis (T.addbroadcast or dimshuffle('x', ...))."
+            )
+
+
 class Matmul(Op):
     """``numpy.matmul`` for inputs of equal rank >= 2, batch axes broadcasting."""
 

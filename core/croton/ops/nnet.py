@@ -49,6 +49,16 @@ class LogSoftmax(_SoftmaxBase):
         return [gz - exp(lsm) * gz.sum(axis=self.axis, keepdims=True)]
 
 
+def check_target_classes(low: int, high: int, classes: int) -> None:
+    """Refuse `CrossEntropySoftmax` targets outside ``-classes..classes-1``.
+
+    ``low`` and ``high`` are the smallest and largest target (host values; a backend
+    checks only non-empty targets).
+    """
+    if low < -classes or high >= classes:
+        raise IndexError(f"target classes {low}..{high} out of range for {classes} classes")
+
+
 class CrossEntropySoftmax(Op):
     """``-log(softmax(x)[i, y[i]])`` per row: softmax and cross-entropy in one op.
 

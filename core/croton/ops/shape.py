@@ -175,6 +175,22 @@ class Reshape(Op):
         return [[True], [False]]
 
 
+def check_alloc_value(shape: tuple, value_shape: tuple, unknown_axes) -> None:
+    """Refuse a value whose axis of unknown static length does not match ``shape``.
+
+    The run-time check of every backend's `Alloc` rule: the value's axes listed in
+    ``unknown_axes`` had no static length, so they must equal the trailing axes of
+    ``shape`` (they may not stretch).
+    """
+    lead = len(shape) - len(value_shape)
+    for i in unknown_axes:
+        if value_shape[i] != shape[lead + i]:
+            raise ValueError(
+                f"cannot fill shape {shape} with a value of shape {value_shape}: axis {i} of "
+                f"the value has unknown static length and does not match"
+            )
+
+
 class Alloc(Op):
     """An array of the given shape filled with the (broadcast) value."""
 
@@ -278,6 +294,14 @@ class Join(Op):
         return grads
 
 
+def check_split_sizes(sizes: np.ndarray, length: int, n_splits: int) -> None:
+    """Refuse split sizes (a host integer vector) that do not cut ``length`` into ``n_splits``."""
+    if len(sizes) != n_splits or sizes.sum() != length or (sizes < 0).any():
+        raise ValueError(
+            f"split sizes {sizes.tolist()} do not split length {length} into {n_splits} pieces"
+        )
+
+
 class Split(Op):
     """Split along ``axis`` into ``n_splits`` pieces whose lengths are an int vector."""
 
@@ -334,6 +358,12 @@ class Split(Op):
 
     def connection_pattern(self, node):
         return [[True] * self.n_splits, [False] * self.n_splits]
+
+
+def check_arange_step(step) -> None:
+    """Refuse an `ARange` step of zero (a host value)."""
+    if step == 0:
+        raise ValueError("arange step must not be zero")
 
 
 class ARange(Op):
@@ -455,6 +485,18 @@ class Repeat(Op):
 
     def connection_pattern(self, node):
         return [[True], [False]]
+
+
+def check_specified_shape(expected: tuple, shape: tuple) -> None:
+    """Refuse an array ``shape`` that breaks `SpecifyShape`'s ``expected`` (None: any length)."""
+    if len(shape) != len(expected):
+        raise ValueError(f"expected {len(expected)} dimensions (specify_shape), got shape {shape}")
+    for axis, (want, got) in enumerate(zip(expected, shape, strict=True)):
+        if want is not None and want != got:
+            raise ValueError(
+                f"expected length {want} along axis {axis} (specify_shape {expected}), "
+                f"got shape {shape}"
+            )
 
 
 class SpecifyShape(Op):

@@ -353,6 +353,23 @@ class Subtensor(Op):
         return [[True]] + [[False]] * (len(node.inputs) - 1)
 
 
+def check_no_runtime_broadcast(selected: tuple, value: tuple, unknown_axes) -> None:
+    """Refuse a value whose axis of unknown static length would stretch at run time.
+
+    The run-time check of every backend's `IncSubtensor` rule: ``selected`` is the shape of
+    the selection, ``value`` the shape of the value put into it, and ``unknown_axes`` the
+    value's axes without a static length.
+    """
+    lead = len(selected) - len(value)
+    for axis in unknown_axes:
+        if value[axis] != selected[lead + axis]:
+            raise ValueError(
+                f"cannot put a value of shape {value} into a selection of shape {selected}: "
+                f"axis {axis} of the value has unknown static length and does not match. "
+                f"Declare it broadcastable (T.addbroadcast) if it should stretch."
+            )
+
+
 class IncSubtensor(Op):
     """A copy of ``x`` with ``x[index]`` set to, or incremented by, ``y``.
 

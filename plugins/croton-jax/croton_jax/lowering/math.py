@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from croton.ops.blas import Dot, Gemm, Matmul
+from croton.ops.blas import Dot, Gemm, Matmul, check_batch_axes, unchecked_batch_axes
 from croton.ops.elemwise import check_runtime_lengths, runtime_broadcast_checks
 from croton.ops.nnet import CrossEntropySoftmax, LogSoftmax, Softmax
 from croton.ops.reduce import Argmax, Reduce
@@ -114,22 +114,10 @@ def _gemm(op, node):
 @lowers(Matmul)
 def _matmul(op, node):
     dtype = out_dtype(node)
-    a_type, b_type = (x.type for x in node.inputs)
-    checked = [
-        axis
-        for axis in range(a_type.ndim - 2)
-        if 1 not in (a_type.shape[axis], b_type.shape[axis])
-        and None in (a_type.shape[axis], b_type.shape[axis])
-    ]
+    checked = unchecked_batch_axes(*(x.type for x in node.inputs))
 
     def kernel(a, b):
-        for axis in checked:
-            if a.shape[axis] != b.shape[axis]:
-                raise ValueError(
-                    f"matmul batch axes of shapes {a.shape} and {b.shape} do not match along "
-                    f"axis {axis}: lengths of unknown static size do not broadcast at run time. "
-                    "Declare the broadcasting axis (T.addbroadcast or dimshuffle('x', ...))."
-                )
+        check_batch_axes(a.shape, b.shape, checked)
         return _product(a, b, matmul=True).astype(dtype)
 
     return kernel

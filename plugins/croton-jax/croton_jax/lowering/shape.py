@@ -11,7 +11,21 @@ import math
 
 import numpy as np
 
-from croton.ops.shape import Alloc, ARange, Eye, Join, Repeat, Reshape, Shape, SpecifyShape, Split
+from croton.ops.shape import (
+    Alloc,
+    ARange,
+    Eye,
+    Join,
+    Repeat,
+    Reshape,
+    Shape,
+    SpecifyShape,
+    Split,
+    check_alloc_value,
+    check_arange_step,
+    check_specified_shape,
+    check_split_sizes,
+)
 from croton_jax.lazy_jax import jnp, lax
 from croton_jax.lowering.common import (
     concrete,
@@ -61,16 +75,7 @@ def _specify_shape(op, node):
     expected = op.shape
 
     def kernel(x):
-        if x.ndim != len(expected):
-            raise ValueError(
-                f"expected {len(expected)} dimensions (specify_shape), got shape {x.shape}"
-            )
-        for axis, (want, got) in enumerate(zip(expected, x.shape, strict=True)):
-            if want is not None and want != got:
-                raise ValueError(
-                    f"expected length {want} along axis {axis} (specify_shape {expected}), "
-                    f"got shape {x.shape}"
-                )
+        check_specified_shape(expected, x.shape)
         return x
 
     return kernel
@@ -84,19 +89,12 @@ def _check_dimensions(shape) -> None:
 @lowers(Alloc)
 def _alloc(op, node):
     dtype = out_dtype(node)
-    value_type = node.inputs[0].type
-    lead = node.outputs[0].ndim - value_type.ndim
-    unknown = [i for i, s in enumerate(value_type.shape) if s is None]
+    unknown = [i for i, s in enumerate(node.inputs[0].type.shape) if s is None]
 
     def kernel(value, *shape):
         shape = tuple(int(concrete(s, "an Alloc shape entry")) for s in shape)
         _check_dimensions(shape)
-        for i in unknown:
-            if value.shape[i] != shape[lead + i]:
-                raise ValueError(
-                    f"cannot fill shape {shape} with a value of shape {value.shape}: axis {i} of "
-                    f"the value has unknown static length and does not match"
-                )
+        check_alloc_value(shape, value.shape, unknown)
         return jnp.broadcast_to(jnp.asarray(value, dtype=dtype), shape)
 
     return needs_concrete(kernel, range(1, len(node.inputs)))
@@ -125,10 +123,7 @@ def _split(op, node):
 
     def kernel(x, sizes):
         sizes = concrete(sizes, "split sizes")
-        if len(sizes) != n or sizes.sum() != x.shape[axis] or (sizes < 0).any():
-            raise ValueError(
-                f"split sizes {sizes.tolist()} do not split length {x.shape[axis]} into {n} pieces"
-            )
+        check_split_sizes(sizes, x.shape[axis], n)
         boundaries = [int(b) for b in np.cumsum(sizes)[:-1]]
         return tuple(jnp.split(x, boundaries, axis=axis))
 
@@ -141,8 +136,7 @@ def _arange(op, node):
 
     def kernel(start, stop, step):
         start, stop, step = (concrete(v, "an arange bound").item() for v in (start, stop, step))
-        if step == 0:
-            raise ValueError("arange step must not be zero")
+        check_arange_step(step)
         if dtype.kind in "iu" and all(isinstance(v, int) for v in (start, stop, step)):
             length = len(range(start, stop, step))
             return (start + step * lax.iota("int64", length)).astype(dtype)

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from croton.ops.subtensor import SYMBOLIC, IncSubtensor, Subtensor
+from croton.ops.subtensor import SYMBOLIC, IncSubtensor, Subtensor, check_no_runtime_broadcast
 from croton_jax.checks import require
 from croton_jax.lazy_jax import jax, jnp
 from croton_jax.lowering.common import concrete, lowers, needs_concrete, within
@@ -121,7 +121,7 @@ def _incsubtensor(op, node):
         where = build_index(spec, x.shape, index)
         selected = jax.eval_shape(lambda: jnp.zeros(x.shape, dtype="bool")[where]).shape
         if unknown_axes and any(y.shape[axis] == 1 for axis in unknown_axes):
-            _check_no_runtime_broadcast(selected, y.shape, unknown_axes)
+            check_no_runtime_broadcast(selected, y.shape, unknown_axes)
         if set_values:
             if repeats_possible:
                 y = _last_writes(x.shape, where, jnp.broadcast_to(y, selected))
@@ -144,15 +144,3 @@ def _last_writes(x_shape, where, values):
     ids = jnp.arange(math.prod(selected), dtype="int64").reshape(selected)
     last = jnp.full(x_shape, -1, dtype="int64").at[where].max(ids)
     return values.reshape(-1)[last[where].reshape(-1)].reshape(selected)
-
-
-def _check_no_runtime_broadcast(selected: tuple, value: tuple, unknown_axes) -> None:
-    """Refuse a value whose axis of unknown static length would stretch at run time."""
-    lead = len(selected) - len(value)
-    for axis in unknown_axes:
-        if value[axis] != selected[lead + axis]:
-            raise ValueError(
-                f"cannot put a value of shape {value} into a selection of shape {selected}: "
-                f"axis {axis} of the value has unknown static length and does not match. "
-                f"Declare it broadcastable (T.addbroadcast) if it should stretch."
-            )
