@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from croton.compile.host_loops import map_kernel
 from croton.ops.blas import Dot, Gemm, Matmul, check_batch_axes, unchecked_batch_axes
 from croton.ops.elemwise import DimShuffle
 from croton.ops.map import Map
@@ -439,34 +440,9 @@ def _incsubtensor(op, node):
 
 @lowers(Map)
 def _map(op, node):
-    from croton.graph.fgraph import FunctionGraph
     from croton_cupy.backend import CupyBackend
 
-    inner = CupyBackend.shared().compile(FunctionGraph(op.inner_inputs, op.inner_outputs))
-    empty_shapes = [tuple(0 if s is None else s for s in o.type.shape) for o in op.inner_outputs]
-    dtypes = [o.type.dtype for o in node.outputs]
-    cupy = runtime.load_cupy()
-
-    def empty(invariants):
-        # the lengths of a step's result, from a trial step where one can run
-        try:
-            shapes = [r.shape for r in inner(cupy.zeros((), dtype="int64"), *invariants)]
-        except Exception:
-            shapes = empty_shapes
-        return tuple(cupy.zeros((0, *s), dtype=d) for s, d in zip(shapes, dtypes, strict=True))
-
-    def kernel(n_steps, *invariants):
-        n_steps = int(n_steps)
-        if n_steps <= 0:
-            return empty(invariants)
-        steps = cupy.arange(n_steps, dtype="int64")  # step i reads the 0-d view steps[i]
-        rows = [inner(steps[i], *invariants) for i in range(n_steps)]
-        columns = zip(*rows, strict=True)
-        return tuple(
-            cupy.stack(column).astype(d, copy=False)
-            for column, d in zip(columns, dtypes, strict=True)
-        )
-
+    kernel = map_kernel(op, node, CupyBackend.shared().compile, lambda: runtime.load_cupy())
     return _single_output(kernel, node)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from croton.backend import LoweringRegistry
+from croton.compile.host_loops import map_kernel
 from croton.ops.blas import Dot, Gemm, Matmul, check_batch_axes, unchecked_batch_axes
 from croton.ops.composite import Composite
 from croton.ops.elemwise import (
@@ -383,31 +384,9 @@ def _incsubtensor(op, node):
 
 @lowers(Map)
 def _map(op, node):
-    from croton.graph.fgraph import FunctionGraph
     from croton_numpy.backend import NumpyBackend
 
-    inner = NumpyBackend.shared().compile(FunctionGraph(op.inner_inputs, op.inner_outputs))
-    empty_shapes = [tuple(0 if s is None else s for s in o.type.shape) for o in op.inner_outputs]
-    dtypes = [o.type.dtype for o in node.outputs]
-
-    def empty(invariants):
-        # the lengths of a step's result, from a trial step where one can run
-        try:
-            shapes = [np.shape(r) for r in inner(np.asarray(0, dtype="int64"), *invariants)]
-        except Exception:
-            shapes = empty_shapes
-        return tuple(np.zeros((0, *s), dtype=d) for s, d in zip(shapes, dtypes, strict=True))
-
-    def kernel(n_steps, *invariants):
-        rows = [inner(np.asarray(i, dtype="int64"), *invariants) for i in range(int(n_steps))]
-        if not rows:
-            return empty(invariants)
-        columns = zip(*rows, strict=True)
-        return tuple(
-            np.stack(column).astype(d, copy=False)
-            for column, d in zip(columns, dtypes, strict=True)
-        )
-
+    kernel = map_kernel(op, node, NumpyBackend.shared().compile, lambda: np)
     return _single_output(kernel, node)
 
 
