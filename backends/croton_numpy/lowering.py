@@ -110,16 +110,12 @@ def _elemwise(op, node):
 
 @lowers(DimShuffle)
 def _dimshuffle(op, node):
-    kept_sorted = sorted(op.kept)
-    permutation = [kept_sorted.index(d) for d in op.kept]
-    identity = permutation == list(range(len(permutation)))
-    inserted = tuple(i for i, d in enumerate(op.new_order) if d == "x")
-    dropped = bool(op.dropped)
+    kept, permutation, inserted = op.view_steps()
 
     def kernel(x):
-        if dropped:
-            x = x.reshape([x.shape[i] for i in kept_sorted])
-        if not identity:
+        if kept is not None:
+            x = x.reshape([x.shape[i] for i in kept])
+        if permutation is not None:
             x = x.transpose(permutation)
         if inserted:
             x = np.expand_dims(x, inserted)

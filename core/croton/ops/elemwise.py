@@ -148,6 +148,25 @@ class DimShuffle(Op):
     def is_transpose(self) -> bool:
         return "x" not in self.new_order and not self.dropped
 
+    def view_steps(self) -> tuple[list[int] | None, tuple[int, ...] | None, tuple[int, ...]]:
+        """The views a backend's kernel takes of the input, in order (geometry only).
+
+        Returns
+        -------
+        kept
+            Reshape to the lengths of these input axes, dropping the others (each of length
+            1); None when nothing is dropped.
+        permutation
+            Then transpose by it; None when the kept axes are already in order.
+        inserted
+            Then insert length-1 axes at these positions (``numpy.expand_dims``).
+        """
+        kept_sorted = sorted(self.kept)
+        permutation = tuple(kept_sorted.index(d) for d in self.kept)
+        inserted = tuple(i for i, d in enumerate(self.new_order) if d == "x")
+        identity = permutation == tuple(range(len(permutation)))
+        return (kept_sorted if self.dropped else None, None if identity else permutation, inserted)
+
     def make_node(self, x) -> Apply:
         from croton.tensor.variable import as_tensor_variable
 
