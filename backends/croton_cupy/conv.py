@@ -17,11 +17,18 @@ float16 operands are computed in float32 and the result rounded back.
 
 from __future__ import annotations
 
-import numpy as np
-
-from croton.ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights, output_length, padding
-from croton_cupy import kernels
-from croton_cupy.launch import ELEMENT_LOOP, c_type, launch
+from croton.ops.conv import (
+    Conv2d,
+    Conv2dGradInputs,
+    Conv2dGradWeights,
+    check_group_split,
+    check_groups,
+    check_output_grad,
+    output_spatial_shape,
+    paddings,
+)
+from croton_cupy import kernels, runtime
+from croton_cupy.launch import ELEMENT_LOOP, c_type, launch, output_dtypes
 from croton_cupy.lowering import lowers
 
 _SIZES = (
@@ -106,66 +113,16 @@ def col2im_source(op, dtype) -> str:
     return _render(_COL2IM, op, dtype)
 
 
-def _computed(dtype) -> np.dtype:
-    dtype = np.dtype(dtype)
-    return np.dtype("float32") if dtype == np.float16 else dtype
-
-
-def _pads(op, kernel_shape) -> tuple[int, int]:
-    return tuple(
-        int(padding(op.border_mode, kernel_shape[a], op.filter_dilation[a], a)) for a in range(2)
-    )
-
-
-def _out_shape(op, spatial, kernel_shape) -> tuple[int, int]:
-    lengths = tuple(
-        int(
-            output_length(
-                spatial[a],
-                kernel_shape[a],
-                op.border_mode,
-                op.subsample[a],
-                op.filter_dilation[a],
-                a,
-            )
-        )
-        for a in range(2)
-    )
-    if min(lengths) < 1:
-        raise ValueError(
-            f"conv2d: filters of spatial shape {tuple(kernel_shape)} (dilation "
-            f"{op.filter_dilation}) do not fit in inputs of spatial shape {tuple(spatial)} with "
-            f"border_mode {op.border_mode!r}"
-        )
-    return lengths
-
-
-def _check_groups(op, channels: int, filters) -> None:
-    g = op.num_groups
-    if filters.shape[0] % g or channels != filters.shape[1] * g:
-        raise ValueError(
-            f"conv2d: inputs with {channels} channels and filters of shape {filters.shape} do "
-            f"not fit num_groups={g} (input channels must be filters.shape[1] * num_groups and "
-            "output channels a multiple of num_groups)"
-        )
-
-
-def _check_output_grad(gz, expected) -> None:
-    if tuple(gz.shape) != tuple(expected):
-        raise ValueError(
-            f"conv2d gradient: output_grad has shape {gz.shape}, the convolution's output has "
-            f"shape {tuple(expected)}"
-        )
-
-
 class _Geometry:
-    """The sizes of one convolution, in the order the kernels take them."""
+    """The sizes of one convolution, in the order the kernels take them; `ValueError`
+    when the filters do not fit in the inputs."""
 
-    def __init__(self, op, batch, channels, spatial, kernel_shape, out_shape):
+    def __init__(self, op, batch, channels, spatial, kernel_shape):
         self.batch, self.groups = batch, op.num_groups
         self.group_channels = channels // op.num_groups
-        self.spatial, self.kernel_shape, self.out_shape = spatial, kernel_shape, out_shape
-        self.pads = _pads(op, kernel_shape)
+        self.spatial, self.kernel_shape = tuple(spatial), tuple(kernel_shape)
+        self.out_shape = output_spatial_shape(op, self.spatial, self.kernel_shape)
+        self.pads = paddings(op, self.kernel_shape)
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -214,23 +171,17 @@ def _grouped_output(cupy, gz, op, dtype):
 
 @lowers(Conv2d)
 def _conv2d(op, node):
-    from croton_cupy.runtime import load_cupy
-
-    dtype = np.dtype(node.outputs[0].type.dtype)
-    work = _computed(dtype)
+    dtype, work = output_dtypes(node)
     im2col = kernels.raw(im2col_source(op, work), "KERNEL")
 
     def run(x, w):
-        cupy = load_cupy()
-        _check_groups(op, x.shape[1], w)
-        kernel_shape = tuple(w.shape[2:])
-        out_shape = _out_shape(op, x.shape[2:], kernel_shape)
-        b, f = x.shape[0], w.shape[0]
-        geometry = _Geometry(op, b, x.shape[1], tuple(x.shape[2:]), kernel_shape, out_shape)
+        cupy = runtime.load_cupy()
+        check_groups(op, x.shape[1], w.shape)
+        geometry = _Geometry(op, x.shape[0], x.shape[1], x.shape[2:], w.shape[2:])
         cols = _im2col(cupy, im2col, x.astype(work, copy=False), geometry)
         # (g, f/g, K) @ (g, K, b*y*x) -> (g, f/g, b, y, x) -> (b, f, y, x)
         out = cupy.matmul(_grouped_filters(cupy, w, op, work), cols)
-        out = out.reshape(f, b, *out_shape).transpose(1, 0, 2, 3)
+        out = out.reshape(w.shape[0], x.shape[0], *geometry.out_shape).transpose(1, 0, 2, 3)
         return cupy.ascontiguousarray(out, dtype=dtype)
 
     return run
@@ -238,22 +189,16 @@ def _conv2d(op, node):
 
 @lowers(Conv2dGradInputs)
 def _conv2d_grad_inputs(op, node):
-    from croton_cupy.runtime import load_cupy
-
-    dtype = np.dtype(node.outputs[0].type.dtype)
-    work = _computed(dtype)
+    dtype, work = output_dtypes(node)
     col2im = kernels.raw(col2im_source(op, work), "KERNEL")
 
     def run(w, gz, shape):
-        cupy = load_cupy()
+        cupy = runtime.load_cupy()
         rows, columns = (int(s) for s in shape.tolist())
-        b, f = gz.shape[:2]
-        c = w.shape[1] * op.num_groups
-        kernel_shape = tuple(w.shape[2:])
-        _check_groups(op, c, w)
-        out_shape = _out_shape(op, (rows, columns), kernel_shape)
-        _check_output_grad(gz, (b, w.shape[0], *out_shape))
-        geometry = _Geometry(op, b, c, (rows, columns), kernel_shape, out_shape)
+        b, c = gz.shape[0], w.shape[1] * op.num_groups
+        check_groups(op, c, w.shape)
+        geometry = _Geometry(op, b, c, (rows, columns), w.shape[2:])
+        check_output_grad(gz.shape, (b, w.shape[0], *geometry.out_shape))
         # (g, K, f/g) @ (g, f/g, b*y*x) -> the columns' gradient (g, K, b*y*x)
         filters = _grouped_filters(cupy, w, op, work)
         cols = cupy.matmul(filters.transpose(0, 2, 1), _grouped_output(cupy, gz, op, work))
@@ -266,26 +211,18 @@ def _conv2d_grad_inputs(op, node):
 
 @lowers(Conv2dGradWeights)
 def _conv2d_grad_weights(op, node):
-    from croton_cupy.runtime import load_cupy
-
-    dtype = np.dtype(node.outputs[0].type.dtype)
-    work = _computed(dtype)
+    dtype, work = output_dtypes(node)
     im2col = kernels.raw(im2col_source(op, work), "KERNEL")
 
     def run(x, gz, shape):
-        cupy = load_cupy()
+        cupy = runtime.load_cupy()
         kernel_shape = tuple(int(s) for s in shape.tolist())
         b, c = x.shape[:2]
         f = gz.shape[1]
         g = op.num_groups
-        if f % g or c % g:
-            raise ValueError(
-                f"conv2d: {c} input channels and {f} output channels do not split into "
-                f"num_groups={g} groups"
-            )
-        out_shape = _out_shape(op, x.shape[2:], kernel_shape)
-        _check_output_grad(gz, (b, f, *out_shape))
-        geometry = _Geometry(op, b, c, tuple(x.shape[2:]), kernel_shape, out_shape)
+        check_group_split(op, c, f)
+        geometry = _Geometry(op, b, c, x.shape[2:], kernel_shape)
+        check_output_grad(gz.shape, (b, f, *geometry.out_shape))
         cols = _im2col(cupy, im2col, x.astype(work, copy=False), geometry)
         # (g, f/g, b*y*x) @ (g, b*y*x, K) -> (g, f/g, K) -> (f, c/g, k rows, k columns)
         result = cupy.matmul(_grouped_output(cupy, gz, op, work), cols.transpose(0, 2, 1))

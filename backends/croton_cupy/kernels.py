@@ -134,16 +134,9 @@ def reduction(
     return _made(
         "reduction",
         parts,
+        # the constructor takes the first six parts, then the name
         lambda name: runtime.load_cupy().ReductionKernel(
-            in_params,
-            out_params,
-            map_expr,
-            reduce_expr,
-            post_map_expr,
-            identity,
-            name,
-            reduce_type=reduce_type,
-            preamble=preamble,
+            *parts[:6], name, reduce_type=reduce_type, preamble=preamble
         ),
     )
 

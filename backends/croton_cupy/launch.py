@@ -2,28 +2,22 @@
 
 The raw kernels of pooling and convolution follow one pattern: a grid-stride loop over
 the elements of their output, each thread computing whole elements (no atomics). This
-module holds what they share: the C spelling of a dtype, the loop's source, and the
-launch.
+module holds what they share: the C spelling of a dtype, the dtype they compute in, the
+loop's source, and the launch.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-#: the C type of each dtype a raw kernel takes (float16 is computed in float32 by the
-#: rules that accept it, so it has no entry)
+from croton_cupy.cuda_code import SUPPORTED_DTYPES, value_type
+
+#: the C type of each dtype a raw kernel takes: generated kernels' value types, less
+#: float16 (computed in float32 by the rules that accept it) and the complex types
 C_TYPES = {
-    "bool": "bool",
-    "int8": "signed char",
-    "int16": "short",
-    "int32": "int",
-    "int64": "long long",
-    "uint8": "unsigned char",
-    "uint16": "unsigned short",
-    "uint32": "unsigned int",
-    "uint64": "unsigned long long",
-    "float32": "float",
-    "float64": "double",
+    name: value_type(name)
+    for name in SUPPORTED_DTYPES
+    if name != "float16" and not name.startswith("complex")
 }
 
 #: threads per block
@@ -45,6 +39,18 @@ def c_type(dtype) -> str:
         return C_TYPES[name]
     except KeyError:
         raise TypeError(f"the cupy backend's raw kernels take no {name} arrays") from None
+
+
+def computed_dtype(dtype) -> np.dtype:
+    """The dtype a raw kernel computes in: float16 goes through float32."""
+    dtype = np.dtype(dtype)
+    return np.dtype("float32") if dtype == np.float16 else dtype
+
+
+def output_dtypes(node) -> tuple[np.dtype, np.dtype]:
+    """``node``'s output dtype and the dtype a raw kernel computes that output in."""
+    dtype = np.dtype(node.outputs[0].type.dtype)
+    return dtype, computed_dtype(dtype)
 
 
 def launch(kernel, total: int, *args) -> None:

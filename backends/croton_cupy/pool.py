@@ -13,11 +13,9 @@ float16 images are pooled in float32 and the result rounded back to float16.
 
 from __future__ import annotations
 
-import numpy as np
-
 from croton.ops.pool import AveragePoolGrad, MaxPoolGrad, MaxPoolGradGrad, Pool
-from croton_cupy import kernels
-from croton_cupy.launch import ELEMENT_LOOP, c_type, launch
+from croton_cupy import kernels, runtime
+from croton_cupy.launch import ELEMENT_LOOP, c_type, computed_dtype, launch, output_dtypes
 from croton_cupy.lowering import lowers
 
 # the geometry every kernel shares: the image ``b`` and the window or cell the thread
@@ -168,12 +166,6 @@ def average_pool_grad_source(op, out_dtype) -> str:
     return _source(op, f"const {ty}* gz, {ty}* out", _CELL, body, ty=ty)
 
 
-def _computed(dtype) -> np.dtype:
-    """The dtype a kernel computes in: float16 goes through float32."""
-    dtype = np.dtype(dtype)
-    return np.dtype("float32") if dtype == np.float16 else dtype
-
-
 def _images(cupy, value, lead, rows, columns, dtype):
     """``value`` broadcast to ``(*lead, rows, columns)`` as a contiguous array of ``dtype``."""
     value = cupy.broadcast_to(value, (*lead, rows, columns))
@@ -186,15 +178,12 @@ def _pooled(op, shape) -> tuple[int, int]:
 
 @lowers(Pool)
 def _pool(op, node):
-    from croton_cupy.runtime import load_cupy
-
-    dtype = np.dtype(node.outputs[0].type.dtype)
-    in_dtype = _computed(node.inputs[0].type.dtype)
-    out_dtype = _computed(dtype)
+    dtype, out_dtype = output_dtypes(node)
+    in_dtype = computed_dtype(node.inputs[0].type.dtype)
     kernel = kernels.raw(pool_source(op, in_dtype, out_dtype), "KERNEL")
 
     def run(x):
-        cupy = load_cupy()
+        cupy = runtime.load_cupy()
         rows, columns = x.shape[-2:]
         out_rows, out_columns = _pooled(op, x.shape)
         out_shape = (*x.shape[:-2], out_rows, out_columns)
@@ -208,66 +197,49 @@ def _pool(op, node):
     return run
 
 
-@lowers(MaxPoolGrad)
-def _max_pool_grad(op, node):
-    from croton_cupy.runtime import load_cupy
+def _max_pool_gradient(op, node, source, per_window: bool):
+    """The rule of `MaxPoolGrad` (``per_window`` False: the third input is per window,
+    the result per input cell) or of `MaxPoolGradGrad` (True: the third input is per input
+    cell, the result per window); both take ``(x, maxout, third)``."""
+    dtype, out_dtype = output_dtypes(node)
+    x_dtype, third_dtype = (computed_dtype(v.type.dtype) for v in (node.inputs[0], node.inputs[2]))
+    kernel = kernels.raw(source(op, x_dtype, third_dtype, out_dtype), "KERNEL")
 
-    dtype = np.dtype(node.outputs[0].type.dtype)
-    x_dtype, gz_dtype = (_computed(v.type.dtype) for v in (node.inputs[0], node.inputs[2]))
-    out_dtype = _computed(dtype)
-    kernel = kernels.raw(max_pool_grad_source(op, x_dtype, gz_dtype, out_dtype), "KERNEL")
-
-    def run(x, maxout, gz):
-        cupy = load_cupy()
-        lead, (rows, columns) = x.shape[:-2], x.shape[-2:]
+    def run(x, maxout, third):
+        cupy = runtime.load_cupy()
+        result_shape = maxout.shape if per_window else x.shape
+        lead, (rows, columns) = result_shape[:-2], x.shape[-2:]
         out_rows, out_columns = maxout.shape[-2:]
         if 0 in maxout.shape or 0 in x.shape:
-            return cupy.zeros(x.shape, dtype=dtype)
+            return cupy.zeros(result_shape, dtype=dtype)
+        third_cells = (rows, columns) if per_window else (out_rows, out_columns)
         x = _images(cupy, x, lead, rows, columns, x_dtype)
         maxout = _images(cupy, maxout, lead, out_rows, out_columns, x_dtype)
-        gz = _images(cupy, gz, lead, out_rows, out_columns, gz_dtype)
-        out = cupy.empty(x.shape, dtype=out_dtype)
-        launch(kernel, out.size, x, maxout, gz, out, rows, columns, out_rows, out_columns)
+        third = _images(cupy, third, lead, *third_cells, third_dtype)
+        out = cupy.empty(result_shape, dtype=out_dtype)
+        launch(kernel, out.size, x, maxout, third, out, rows, columns, out_rows, out_columns)
         return out.astype(dtype, copy=False)
 
     return run
+
+
+@lowers(MaxPoolGrad)
+def _max_pool_grad(op, node):
+    return _max_pool_gradient(op, node, max_pool_grad_source, per_window=False)
 
 
 @lowers(MaxPoolGradGrad)
 def _max_pool_grad_grad(op, node):
-    from croton_cupy.runtime import load_cupy
-
-    dtype = np.dtype(node.outputs[0].type.dtype)
-    x_dtype, ggx_dtype = (_computed(v.type.dtype) for v in (node.inputs[0], node.inputs[2]))
-    out_dtype = _computed(dtype)
-    kernel = kernels.raw(max_pool_grad_grad_source(op, x_dtype, ggx_dtype, out_dtype), "KERNEL")
-
-    def run(x, maxout, ggx):
-        cupy = load_cupy()
-        lead, (rows, columns) = maxout.shape[:-2], x.shape[-2:]
-        out_rows, out_columns = maxout.shape[-2:]
-        if 0 in maxout.shape or 0 in x.shape:
-            return cupy.zeros(maxout.shape, dtype=dtype)
-        x = _images(cupy, x, lead, rows, columns, x_dtype)
-        maxout = _images(cupy, maxout, lead, out_rows, out_columns, x_dtype)
-        ggx = _images(cupy, ggx, lead, rows, columns, ggx_dtype)
-        out = cupy.empty(maxout.shape, dtype=out_dtype)
-        launch(kernel, out.size, x, maxout, ggx, out, rows, columns, out_rows, out_columns)
-        return out.astype(dtype, copy=False)
-
-    return run
+    return _max_pool_gradient(op, node, max_pool_grad_grad_source, per_window=True)
 
 
 @lowers(AveragePoolGrad)
 def _average_pool_grad(op, node):
-    from croton_cupy.runtime import load_cupy
-
-    dtype = np.dtype(node.outputs[0].type.dtype)
-    out_dtype = _computed(dtype)
+    dtype, out_dtype = output_dtypes(node)
     kernel = kernels.raw(average_pool_grad_source(op, out_dtype), "KERNEL")
 
     def run(x, gz):
-        cupy = load_cupy()
+        cupy = runtime.load_cupy()
         lead, (rows, columns) = x.shape[:-2], x.shape[-2:]
         out_rows, out_columns = gz.shape[-2:]
         if 0 in gz.shape[-2:] or 0 in x.shape:

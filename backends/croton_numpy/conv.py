@@ -9,47 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from croton.ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights, output_length, padding
+from croton.ops.conv import (
+    Conv2d,
+    Conv2dGradInputs,
+    Conv2dGradWeights,
+    check_group_split,
+    check_groups,
+    check_output_grad,
+    output_spatial_shape,
+    paddings,
+)
 from croton_numpy.lowering import lowers
-
-
-def _pads(op, kernel_shape) -> tuple[int, int]:
-    return tuple(
-        int(padding(op.border_mode, kernel_shape[a], op.filter_dilation[a], a)) for a in range(2)
-    )
-
-
-def _out_shape(op, spatial, kernel_shape) -> tuple[int, int]:
-    lengths = tuple(
-        int(
-            output_length(
-                spatial[a],
-                kernel_shape[a],
-                op.border_mode,
-                op.subsample[a],
-                op.filter_dilation[a],
-                a,
-            )
-        )
-        for a in range(2)
-    )
-    if min(lengths) < 1:
-        raise ValueError(
-            f"conv2d: filters of spatial shape {tuple(kernel_shape)} (dilation "
-            f"{op.filter_dilation}) do not fit in inputs of spatial shape {tuple(spatial)} with "
-            f"border_mode {op.border_mode!r}"
-        )
-    return lengths
-
-
-def _check_groups(op, channels: int, filters) -> None:
-    g = op.num_groups
-    if filters.shape[0] % g or channels != filters.shape[1] * g:
-        raise ValueError(
-            f"conv2d: inputs with {channels} channels and filters of shape {filters.shape} do "
-            f"not fit num_groups={g} (input channels must be filters.shape[1] * num_groups and "
-            "output channels a multiple of num_groups)"
-        )
 
 
 def _windows(xp, op, kernel_shape, out_shape):
@@ -84,10 +54,10 @@ def _conv2d(op, node):
     dtype = np.dtype(node.outputs[0].dtype)
 
     def kernel(x, w):
-        _check_groups(op, x.shape[1], w)
+        check_groups(op, x.shape[1], w.shape)
         kernel_shape = w.shape[2:]
-        out_shape = _out_shape(op, x.shape[2:], kernel_shape)
-        windows = _windows(_padded(x, _pads(op, kernel_shape)), op, kernel_shape, out_shape)
+        out_shape = output_spatial_shape(op, x.shape[2:], kernel_shape)
+        windows = _windows(_padded(x, paddings(op, kernel_shape)), op, kernel_shape, out_shape)
         wg = _grouped_filters(w, op)
         # (b, g, c, y, x, i, j) . (g, f, c, i, j) -> (g, b, y, x, f)
         out = np.stack(
@@ -113,10 +83,10 @@ def _conv2d_grad_inputs(op, node):
         g = op.num_groups
         c = w.shape[1] * g
         kernel_shape = w.shape[2:]
-        _check_groups(op, c, w)
-        out_shape = _out_shape(op, (rows, columns), kernel_shape)
-        _check_output_grad(gz, (b, w.shape[0], *out_shape))
-        ph, pw = _pads(op, kernel_shape)
+        check_groups(op, c, w.shape)
+        out_shape = output_spatial_shape(op, (rows, columns), kernel_shape)
+        check_output_grad(gz.shape, (b, w.shape[0], *out_shape))
+        ph, pw = paddings(op, kernel_shape)
         (sh, sw), (dh, dw) = op.subsample, op.filter_dilation
         wg = _grouped_filters(w, op)
         gzg = gz.reshape(b, g, f // g, *out_shape)
@@ -151,14 +121,10 @@ def _conv2d_grad_weights(op, node):
         b, c = x.shape[:2]
         f = gz.shape[1]
         g = op.num_groups
-        if f % g or c % g:
-            raise ValueError(
-                f"conv2d: {c} input channels and {f} output channels do not split into "
-                f"num_groups={g} groups"
-            )
-        out_shape = _out_shape(op, x.shape[2:], kernel_shape)
-        _check_output_grad(gz, (b, f, *out_shape))
-        windows = _windows(_padded(x, _pads(op, kernel_shape)), op, kernel_shape, out_shape)
+        check_group_split(op, c, f)
+        out_shape = output_spatial_shape(op, x.shape[2:], kernel_shape)
+        check_output_grad(gz.shape, (b, f, *out_shape))
+        windows = _windows(_padded(x, paddings(op, kernel_shape)), op, kernel_shape, out_shape)
         gzg = gz.reshape(b, g, f // g, *out_shape)
         # per group: (b, f, y, x) . (b, c, y, x, i, j) -> (f, c, i, j)
         result = np.concatenate(
@@ -170,11 +136,3 @@ def _conv2d_grad_weights(op, node):
         return np.ascontiguousarray(result, dtype=dtype)
 
     return kernel
-
-
-def _check_output_grad(gz, expected) -> None:
-    if tuple(gz.shape) != tuple(expected):
-        raise ValueError(
-            f"conv2d gradient: output_grad has shape {gz.shape}, the convolution's output has "
-            f"shape {tuple(expected)}"
-        )

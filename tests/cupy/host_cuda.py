@@ -95,6 +95,24 @@ def host_rules(monkeypatch):
     return run
 
 
+@pytest.fixture(name="host_rules")
+def host_rules_fixture(monkeypatch):
+    """The fixture ``host_rules``: `host_rules` in force for the test; a test module
+    imports it to use it."""
+    return host_rules(monkeypatch)
+
+
+def reference(node, *values):
+    """The output(s) of ``node`` on ``values`` through the numpy reference backend's rule."""
+    return reference_backend().registry.lookup(node.op)(node.op, node)(*values)
+
+
+def assert_same(actual, expected, rtol: float, atol: float = 0.0) -> None:
+    """``actual`` has ``expected``'s dtype and shape and, within tolerance, its values."""
+    assert actual.dtype == expected.dtype and actual.shape == expected.shape
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol)
+
+
 class HostBackend(Backend):
     """A backend for the host made of the reference backend's rules, except for the op
     classes ``own``, which get the cupy backend's rules (run as `host_rules` makes them).

@@ -12,10 +12,11 @@ import warnings
 import host_cuda
 import numpy as np
 import pytest
+from host_cuda import host_rules_fixture  # noqa: F401 (the host_rules fixture)
 
 import croton
 import croton.tensor as T
-from croton.backend import FallbackWarning, reference_backend, resolve_rules
+from croton.backend import FallbackWarning, resolve_rules
 from croton.ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights
 from croton.tensor.nnet import conv2d
 from croton.testing.cases_conv import conv_cases
@@ -102,20 +103,12 @@ def test_conv2d_and_its_gradients_lower_without_a_device(cupy_backend, variant):
 # ------------------------------------------------- the kernels' values, run on the host
 
 
-@pytest.fixture
-def host_rules(monkeypatch):
-    """The rules run on the host: ``host_rules(backend, node, *values)``."""
-    return host_cuda.host_rules(monkeypatch)
-
-
-def _reference(node, *values):
-    return reference_backend().registry.lookup(node.op)(node.op, node)(*values)
+_reference = host_cuda.reference
 
 
 def _assert_same(actual, expected):
-    assert actual.dtype == expected.dtype and actual.shape == expected.shape
     tolerance = 1e-5 if actual.dtype == "float32" else 1e-12
-    np.testing.assert_allclose(actual, expected, rtol=tolerance, atol=tolerance)
+    host_cuda.assert_same(actual, expected, rtol=tolerance, atol=tolerance)
 
 
 def _nodes(params, dtype="float64"):

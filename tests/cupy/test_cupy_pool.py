@@ -12,6 +12,7 @@ import warnings
 import host_cuda
 import numpy as np
 import pytest
+from host_cuda import host_rules_fixture  # noqa: F401 (the host_rules fixture)
 
 import croton
 import croton.tensor as T
@@ -197,21 +198,11 @@ def test_empty_and_non_contiguous_images(gpu):
 # ------------------------------------------------- the kernels' values, run on the host
 
 
-@pytest.fixture
-def host_rules(monkeypatch):
-    """The rules run on the host: ``host_rules(backend, node, *values)``."""
-    return host_cuda.host_rules(monkeypatch)
-
-
-def _reference(node, *values):
-    from croton.backend import reference_backend
-
-    return reference_backend().registry.lookup(node.op)(node.op, node)(*values)
+_reference = host_cuda.reference
 
 
 def _assert_same(actual, expected):
-    assert actual.dtype == expected.dtype and actual.shape == expected.shape
-    np.testing.assert_allclose(actual, expected, rtol=1e-6 if actual.dtype == "float32" else 1e-13)
+    host_cuda.assert_same(actual, expected, rtol=1e-6 if actual.dtype == "float32" else 1e-13)
 
 
 @pytest.mark.parametrize("geometry", GEOMETRIES)

@@ -84,6 +84,69 @@ def output_length(length, kernel_length, border_mode, stride: int, dilation: int
     return (length + 2 * pad - ((kernel_length - 1) * dilation + 1)) // stride + 1
 
 
+def paddings(op, kernel_shape) -> tuple[int, int]:
+    """The padding on each side of the rows and of the columns for filters of spatial shape
+    ``kernel_shape`` (what a kernel pads the input with before cross-correlating)."""
+    return tuple(
+        int(padding(op.border_mode, kernel_shape[a], op.filter_dilation[a], a)) for a in range(2)
+    )
+
+
+def output_lengths(op, spatial, kernel_shape) -> tuple:
+    """The output's ``(rows, columns)`` for inputs of spatial shape ``spatial`` and filters
+    of spatial shape ``kernel_shape``, unchecked (a length may be below 1)."""
+    return tuple(
+        output_length(
+            spatial[a], kernel_shape[a], op.border_mode, op.subsample[a], op.filter_dilation[a], a
+        )
+        for a in range(2)
+    )
+
+
+def output_spatial_shape(op, spatial, kernel_shape) -> tuple[int, int]:
+    """The output's ``(rows, columns)`` as ints; `ValueError` when the filters do not fit."""
+    lengths = tuple(int(n) for n in output_lengths(op, spatial, kernel_shape))
+    if min(lengths) < 1:
+        raise ValueError(
+            f"conv2d: filters of spatial shape {tuple(kernel_shape)} (dilation "
+            f"{op.filter_dilation}) do not fit in inputs of spatial shape {tuple(spatial)} with "
+            f"border_mode {op.border_mode!r}"
+        )
+    return lengths
+
+
+def check_groups(op, channels: int, filters_shape) -> None:
+    """`ValueError` unless inputs with ``channels`` channels and filters of
+    ``filters_shape`` fit ``op.num_groups``."""
+    g = op.num_groups
+    if filters_shape[0] % g or channels != filters_shape[1] * g:
+        raise ValueError(
+            f"conv2d: inputs with {channels} channels and filters of shape {filters_shape} do "
+            f"not fit num_groups={g} (input channels must be filters.shape[1] * num_groups and "
+            "output channels a multiple of num_groups)"
+        )
+
+
+def check_group_split(op, channels: int, filters: int) -> None:
+    """`ValueError` unless ``channels`` input and ``filters`` output channels both split
+    into ``op.num_groups`` groups (the filters' gradient, which has no filters to check)."""
+    g = op.num_groups
+    if filters % g or channels % g:
+        raise ValueError(
+            f"conv2d: {channels} input channels and {filters} output channels do not split into "
+            f"num_groups={g} groups"
+        )
+
+
+def check_output_grad(output_grad_shape, expected) -> None:
+    """`ValueError` unless the output gradient's shape is the convolution's output shape."""
+    if tuple(output_grad_shape) != tuple(expected):
+        raise ValueError(
+            f"conv2d gradient: output_grad has shape {output_grad_shape}, the convolution's "
+            f"output has shape {tuple(expected)}"
+        )
+
+
 def _static_output_length(length, kernel_length, border_mode, stride, dilation, axis):
     if length is None or kernel_length is None:
         return None

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from croton.ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights, output_length, padding
+from croton.ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights, output_lengths, paddings
 from croton_jax.lazy_jax import lax, load_jax
 from croton_jax.lowering.common import concrete, lowers, needs_concrete, out_dtype
 
 
 def _forward(op, kernel_shape):
     """``(x, w) -> conv2d(x, w)`` for filters of spatial shape ``kernel_shape``."""
-    pads = [
-        (p, p)
-        for p in (
-            int(padding(op.border_mode, kernel_shape[a], op.filter_dilation[a], a))
-            for a in range(2)
-        )
-    ]
+    pads = [(p, p) for p in paddings(op, kernel_shape)]
 
     def forward(x, w):
         if op.filter_flip:
@@ -35,13 +29,7 @@ def _forward(op, kernel_shape):
 
 
 def _check_fits(op, spatial, kernel_shape) -> None:
-    lengths = [
-        output_length(
-            spatial[a], kernel_shape[a], op.border_mode, op.subsample[a], op.filter_dilation[a], a
-        )
-        for a in range(2)
-    ]
-    if min(lengths) < 1:
+    if min(output_lengths(op, spatial, kernel_shape)) < 1:
         raise ValueError(
             f"conv2d: filters of spatial shape {tuple(kernel_shape)} do not fit in inputs of "
             f"spatial shape {tuple(spatial)} with border_mode {op.border_mode!r}"
