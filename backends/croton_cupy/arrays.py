@@ -43,6 +43,7 @@ from croton.ops.subtensor import (
     IncSubtensor,
     Subtensor,
     build_index,
+    check_mask_shape,
     check_no_runtime_broadcast,
 )
 from croton_cupy import kernels, runtime
@@ -321,13 +322,7 @@ def _check_advanced(spec, x_shape: tuple, where: tuple) -> None:
             checks.append((item, x_shape[axis], axis))
             axis += 1
         elif kind == "mask":
-            for i, length in enumerate(item.shape):
-                if length != x_shape[axis + i]:
-                    raise IndexError(
-                        f"boolean index did not match indexed array along axis {axis + i}; "
-                        f"size of axis is {x_shape[axis + i]} but size of corresponding "
-                        f"boolean axis is {length}"
-                    )
+            check_mask_shape(item.shape, x_shape, axis)
             axis += item.ndim
         else:
             axis += 1

@@ -353,6 +353,21 @@ class Subtensor(Op):
         return [[True]] + [[False]] * (len(node.inputs) - 1)
 
 
+def check_mask_shape(mask_shape: tuple, x_shape: tuple, axis: int) -> None:
+    """Refuse a boolean mask whose lengths differ from those of the axes it indexes.
+
+    The mask covers the axes of ``x_shape`` from ``axis`` on; the error is NumPy's, for the
+    backends whose indexing does not check (CuPy's, jax's).
+    """
+    for i, length in enumerate(mask_shape):
+        if length != x_shape[axis + i]:
+            raise IndexError(
+                f"boolean index did not match indexed array along axis {axis + i}; "
+                f"size of axis is {x_shape[axis + i]} but size of corresponding boolean "
+                f"axis is {length}"
+            )
+
+
 def check_no_runtime_broadcast(selected: tuple, value: tuple, unknown_axes) -> None:
     """Refuse a value whose axis of unknown static length would stretch at run time.
 

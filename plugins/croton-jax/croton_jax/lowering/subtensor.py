@@ -17,7 +17,13 @@ import math
 
 import numpy as np
 
-from croton.ops.subtensor import SYMBOLIC, IncSubtensor, Subtensor, check_no_runtime_broadcast
+from croton.ops.subtensor import (
+    SYMBOLIC,
+    IncSubtensor,
+    Subtensor,
+    check_mask_shape,
+    check_no_runtime_broadcast,
+)
 from croton_jax.checks import require
 from croton_jax.lazy_jax import jax, jnp
 from croton_jax.lowering.common import concrete, lowers, needs_concrete, within
@@ -78,13 +84,7 @@ def build_index(spec, x_shape, inputs) -> tuple:
         else:
             mask = concrete(next(values), "a boolean mask").astype(bool)
             _check_axis(axis + mask.ndim - 1, x_shape)
-            for i, length in enumerate(mask.shape):
-                if length != x_shape[axis + i]:
-                    raise IndexError(
-                        f"boolean index did not match indexed array along axis {axis + i}; "
-                        f"size of axis is {x_shape[axis + i]} but size of corresponding boolean "
-                        f"axis is {length}"
-                    )
+            check_mask_shape(mask.shape, x_shape, axis)
             index.extend(np.nonzero(mask))
             axis += mask.ndim
     return tuple(index)
