@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from croton.compile.host_loops import map_kernel
+from croton.compile.program import single_output
 from croton.ops.blas import Dot, Gemm, Matmul, check_batch_axes, unchecked_batch_axes
 from croton.ops.elemwise import DimShuffle
 from croton.ops.map import Map
@@ -199,7 +200,7 @@ def _split(op, node):
         check_split_sizes(sizes, x.shape[axis], n)
         return tuple(cupy.split(x, np.cumsum(sizes)[:-1].tolist(), axis=axis))
 
-    return _single_output(kernel, node)
+    return single_output(kernel, node)
 
 
 @lowers(ARange)
@@ -434,11 +435,4 @@ def _map(op, node):
     from croton_cupy.backend import CupyBackend
 
     kernel = map_kernel(op, node, CupyBackend.shared().compile, lambda: runtime.load_cupy())
-    return _single_output(kernel, node)
-
-
-def _single_output(kernel, node):
-    """Kernels return a tuple only for nodes with several outputs."""
-    if len(node.outputs) > 1:
-        return kernel
-    return lambda *args: kernel(*args)[0]
+    return single_output(kernel, node)

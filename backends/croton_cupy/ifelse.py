@@ -9,6 +9,7 @@ the host's. The kernel is the numpy reference's (`croton.compile.host_loops`).
 from __future__ import annotations
 
 from croton.compile.host_loops import ifelse_kernel
+from croton.compile.program import single_output
 from croton.ops.ifelse import IfElse
 from croton_cupy.lowering import lowers
 
@@ -19,6 +20,4 @@ def _ifelse(op, node):
     from croton_cupy.backend import CupyBackend
 
     kernel = ifelse_kernel(op, node, CupyBackend.shared().compile, lambda: runtime.load_cupy())
-    if len(node.outputs) > 1:
-        return kernel
-    return lambda *args: kernel(*args)[0]
+    return single_output(kernel, node)

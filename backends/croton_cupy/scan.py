@@ -13,6 +13,7 @@ trial step on rows of zeros to learn the shapes of its per-step outputs.
 from __future__ import annotations
 
 from croton.compile.host_loops import PreallocatedRows, scan_kernel
+from croton.compile.program import single_output
 from croton.ops.scan import Scan
 from croton_cupy.lowering import lowers
 
@@ -24,6 +25,4 @@ def _scan(op, node):
 
     compile = CupyBackend.shared().compile
     kernel = scan_kernel(op, node, compile, lambda: runtime.load_cupy(), PreallocatedRows)
-    if len(node.outputs) > 1:
-        return kernel
-    return lambda *args: kernel(*args)[0]
+    return single_output(kernel, node)

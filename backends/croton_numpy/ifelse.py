@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from croton.compile.host_loops import ifelse_kernel
+from croton.compile.program import single_output
 from croton.ops.ifelse import IfElse
-from croton_numpy.lowering import _single_output, lowers
+from croton_numpy.lowering import lowers
 
 
 @lowers(IfElse)
@@ -16,4 +17,4 @@ def _ifelse(op, node):
     from croton_numpy.backend import NumpyBackend
 
     kernel = ifelse_kernel(op, node, NumpyBackend.shared().compile, lambda: np)
-    return _single_output(kernel, node)
+    return single_output(kernel, node)

@@ -10,6 +10,7 @@ import numpy as np
 
 from croton.backend import LoweringRegistry
 from croton.compile.host_loops import map_kernel
+from croton.compile.program import single_output
 from croton.ops.blas import Dot, Gemm, Matmul, check_batch_axes, unchecked_batch_axes
 from croton.ops.composite import Composite
 from croton.ops.elemwise import (
@@ -299,7 +300,7 @@ def _split(op, node):
         check_split_sizes(sizes, x.shape[axis], n)
         return tuple(np.split(x, np.cumsum(sizes)[:-1], axis=axis))
 
-    return _single_output(kernel, node)
+    return single_output(kernel, node)
 
 
 @lowers(ARange)
@@ -383,14 +384,7 @@ def _map(op, node):
     from croton_numpy.backend import NumpyBackend
 
     kernel = map_kernel(op, node, NumpyBackend.shared().compile, lambda: np)
-    return _single_output(kernel, node)
-
-
-def _single_output(kernel, node):
-    """Kernels return a tuple only for nodes with several outputs."""
-    if len(node.outputs) > 1:
-        return kernel
-    return lambda *args: kernel(*args)[0]
+    return single_output(kernel, node)
 
 
 # the rules of the ops with modules of their own

@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from croton.compile.host_loops import StackedRows, scan_kernel
+from croton.compile.program import single_output
 from croton.ops.scan import Scan
-from croton_numpy.lowering import _single_output, lowers
+from croton_numpy.lowering import lowers
 
 
 @lowers(Scan)
@@ -18,4 +19,4 @@ def _scan(op, node):
     from croton_numpy.backend import NumpyBackend
 
     compile = NumpyBackend.shared().compile
-    return _single_output(scan_kernel(op, node, compile, lambda: np, StackedRows), node)
+    return single_output(scan_kernel(op, node, compile, lambda: np, StackedRows), node)

@@ -98,6 +98,17 @@ class Program:
         return node
 
 
+def single_output(kernel: Callable, node: Apply) -> Callable:
+    """``kernel`` as a program calls it: a tuple only for nodes with several outputs.
+
+    Rules whose kernels always return a tuple (a loop's outputs, a branch's) wrap them
+    with this.
+    """
+    if len(node.outputs) > 1:
+        return kernel
+    return lambda *args: kernel(*args)[0]
+
+
 def describe_failure(node: Apply, error: BaseException, backend_name: str) -> str:
     """The message for an error raised while running ``node``."""
     shapes = ", ".join(str(v.type) for v in node.inputs)
