@@ -14,11 +14,16 @@ INSTALL_HINT = 'install it with `pip install "croton[cupy]"`'
 
 
 def cupy_installed() -> bool:
-    """Whether cupy can be imported, found without importing it."""
+    """Whether CuPy can be imported, found without importing it.
+
+    A directory called ``cupy`` on the path without CuPy in it (a namespace package,
+    which has no origin) is not CuPy.
+    """
     try:
-        return importlib.util.find_spec("cupy") is not None
+        spec = importlib.util.find_spec("cupy")
     except (ImportError, ValueError):  # ValueError: blocked in sys.modules
         return False
+    return spec is not None and spec.origin is not None
 
 
 @functools.cache

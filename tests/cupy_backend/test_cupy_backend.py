@@ -25,7 +25,7 @@ from croton.graph.type import TensorType
 from croton_cupy import runtime
 from croton_cupy.backend import CupyBackend
 
-#: these tests check the backend where CuPy is missing too (tests/cupy/conftest.py)
+#: these tests check the backend where CuPy is missing too (tests/cupy_backend/conftest.py)
 RUNS_WITHOUT_CUPY = True
 
 #: the reasons the backend may give on a machine where it cannot run
@@ -209,3 +209,13 @@ def test_to_numpy_copies_values_that_are_not_device_arrays():
     assert backend.to_numpy([1, 2]).tolist() == [1, 2]
     scalar = backend.to_numpy(np.float32(2.5))
     assert scalar.shape == () and scalar.dtype == np.float32
+
+
+def test_a_directory_called_cupy_is_not_cupy(monkeypatch):
+    """A folder named ``cupy`` on the path (a namespace package, no origin) is not CuPy."""
+    import importlib.machinery
+    import importlib.util
+
+    namespace = importlib.machinery.ModuleSpec("cupy", None, is_package=True)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: namespace)
+    assert not runtime.cupy_installed()
