@@ -30,6 +30,17 @@ def gpu():
     return runtime.load_cupy()
 
 
+@pytest.fixture
+def nvrtc():
+    """`croton_cupy.compile_tier` where NVRTC and the CUDA headers are installed; skips elsewhere."""
+    from croton_cupy import compile_tier
+
+    reason = compile_tier.unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"the CUDA compile tier cannot run here: {reason}")
+    return compile_tier
+
+
 @pytest.fixture(scope="session")
 def cupy_backend():
     """The registered cupy backend object (compiling needs no device; calling does)."""

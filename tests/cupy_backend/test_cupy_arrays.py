@@ -9,16 +9,12 @@ test directories are not packages, and basenames must be unique.)
 
 from __future__ import annotations
 
-import contextlib
-import warnings
-
 import numpy as np
 import pytest
 
 import croton
 import croton.tensor as T
 from croton.autodiff import jacobian
-from croton.backend import MissingLoweringError
 from croton.ops.blas import Dot, Gemm, Matmul
 from croton.ops.elemwise import DimShuffle
 from croton.ops.map import Map
@@ -50,14 +46,6 @@ FAMILIES = tuple(cls.__name__ for cls in OP_CLASSES)
 CASES = [case for case in all_cases() if case.id.split("/")[0] in FAMILIES]
 
 
-def _compile_tier_available():
-    try:
-        from croton_cupy import compile_tier
-    except ImportError:  # pragma: no cover - the tier lands separately
-        return None
-    return compile_tier if compile_tier.unavailable_reason() is None else None
-
-
 # -- without a GPU ------------------------------------------------------------------------
 
 
@@ -69,39 +57,18 @@ def test_every_op_of_the_family_has_a_cupy_rule(cupy_backend, op_class):
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_the_conformance_cases_lower(cupy_backend, case):
     inputs, outputs = case.build()
-    with warnings.catch_warnings(record=True) as caught, _other_families_may_be_missing():
-        warnings.simplefilter("always")
-        # other families' ops (an Elemwise in the graph) may fall back; these may not
-        function = croton.function(
-            inputs,
-            outputs,
-            backend=cupy_backend,
-            mode="NONE",
-            on_unused_input="ignore",
-            allow_fallback=True,
-        )
-    fell_back = [str(w.message) for w in caught if "cannot lower" in str(w.message)]
-    assert not [m for m in fell_back if any(f"lower {name}" in m for name in FAMILIES)]
+    # no fallback: a node the cupy backend cannot lower raises MissingLoweringError
+    function = croton.function(
+        inputs, outputs, backend=cupy_backend, mode="NONE", on_unused_input="ignore"
+    )
     assert isinstance(function._executable, CupyExecutable)
     assert function.maker.backend is cupy_backend
-
-
-@contextlib.contextmanager
-def _other_families_may_be_missing():
-    """Skip, saying so, where an inner graph (a Map's) needs a rule of another family."""
-    try:
-        yield
-    except MissingLoweringError as error:
-        if any(f"no lowering for {name}{{" in str(error) for name in FAMILIES):
-            raise
-        pytest.skip(f"another family's rule is missing: {str(error).splitlines()[0]}")
 
 
 def test_a_map_compiles_its_inner_graph_for_the_cupy_backend(cupy_backend):
     x = T.dvector("x")
     j = jacobian(T.tanh(x) * x.sum(), x)
-    with _other_families_may_be_missing():
-        function = croton.function([x], j, backend=cupy_backend, mode="NONE")
+    function = croton.function([x], j, backend=cupy_backend, mode="NONE")
     nodes = function.maker.fgraph.toposort()
     maps = [node for node in nodes if isinstance(node.op, Map)]
     assert maps  # the jacobian stays a loop
@@ -162,10 +129,7 @@ def test_bounds_checks_respect_signedness(dtype):
     assert source.fields["reduce_expr"] == "a || b" and source.fields["identity"] == "false"
 
 
-def test_the_kernels_compile_for_sm80_and_sm90():
-    tier = _compile_tier_available()
-    if tier is None:
-        pytest.skip("the CUDA compile tier (NVRTC and the CUDA headers) is not available here")
+def test_the_kernels_compile_for_sm80_and_sm90(nvrtc):
     for dtype in ("float16", "float32", "float64", "complex64", "complex128", "int32", "bool"):
         arrays.scale_and_add(dtype)
     for dtype in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"):
@@ -177,7 +141,7 @@ def test_the_kernels_compile_for_sm80_and_sm90():
         or (s.kind == "reduction" and s.fields["in_params"].endswith(" index, int64 length"))
     ]
     assert len(sources) >= 15
-    assert tier.compile_sources(sources, ("sm_80", "sm_90")) >= 2 * len(sources)
+    assert nvrtc.compile_sources(sources, ("sm_80", "sm_90")) >= 2 * len(sources)
 
 
 # -- on a GPU -----------------------------------------------------------------------------

@@ -21,8 +21,8 @@ from croton.ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights
 from croton.tensor.nnet import conv2d
 from croton.testing.cases_conv import conv_cases
 from croton.testing.compare import check_case
-from croton_cupy import compile_tier, kernels
 from croton_cupy import conv as rules
+from croton_cupy import kernels
 
 #: (variant, input shape, filter shape, conv2d parameters): the conformance catalogue's,
 #: plus float32 and an odd stride with dilation
@@ -49,10 +49,7 @@ VARIANTS = [
 IDS = [v[0] for v in VARIANTS]
 
 
-def test_im2col_and_col2im_compile_with_nvrtc():
-    reason = compile_tier.unavailable_reason()
-    if reason is not None:
-        pytest.skip(f"the compile tier cannot run here: {reason}")
+def test_im2col_and_col2im_compile_with_nvrtc(nvrtc):
     records = {}
     for _, _, _, params in VARIANTS:
         op = Conv2d(**params)
@@ -61,7 +58,7 @@ def test_im2col_and_col2im_compile_with_nvrtc():
                 name = kernels.raw(source).name
                 records[name] = kernels.GENERATED[name]
     assert len(records) > 10
-    assert compile_tier.compile_sources(records, ("sm_80", "sm_90")) == 2 * len(records)
+    assert nvrtc.compile_sources(records, ("sm_80", "sm_90")) == 2 * len(records)
 
 
 def test_the_kernels_bake_in_strides_and_dilation_only():

@@ -33,14 +33,9 @@ ARCH = "sm_80"
 # -- compiling with NVRTC, as CuPy would at the first launch --------------------------------
 
 
-def compile_with_nvrtc(sources, arch: str = ARCH) -> None:
-    """Compile the whole programs CuPy would build for ``sources`` (`croton_cupy.compile_tier`)."""
-    from croton_cupy import compile_tier
-
-    reason = compile_tier.unavailable_reason()
-    if reason is not None:
-        pytest.skip(f"the CUDA compile tier cannot run here: {reason}")
-    assert compile_tier.compile_sources(list(sources), arch) >= len({s.name for s in sources})
+def compile_with_nvrtc(tier, sources, arch: str = ARCH) -> None:
+    """Compile the whole programs CuPy would build for ``sources`` with the compile ``tier``."""
+    assert tier.compile_sources(list(sources), arch) >= len({s.name for s in sources})
 
 
 # -- every scalar op on every dtype ----------------------------------------------------------
@@ -132,8 +127,8 @@ def test_no_user_string_in_generated_source(every_op_kernel):
         assert all(SECRET not in part for part in source.parts)
 
 
-def test_every_kernel_compiles_with_nvrtc(every_op_kernel):
-    compile_with_nvrtc(list(every_op_kernel.values()))
+def test_every_kernel_compiles_with_nvrtc(nvrtc, every_op_kernel):
+    compile_with_nvrtc(nvrtc, list(every_op_kernel.values()))
 
 
 def test_same_graph_twice_reuses_the_kernel(cupy_backend):
@@ -149,7 +144,7 @@ def test_same_graph_twice_reuses_the_kernel(cupy_backend):
 # -- fused programs -----------------------------------------------------------------------
 
 
-def test_a_fused_chain_is_one_kernel_with_one_local_per_step(cupy_backend):
+def test_a_fused_chain_is_one_kernel_with_one_local_per_step(nvrtc, cupy_backend):
     x, y = T.fmatrix(SECRET), T.fvector("y")
     f = _compiled([x, y], T.exp(x * 2 + y) / 3, cupy_backend)
     (node,) = _elemwise_nodes(f)
@@ -162,10 +157,10 @@ def test_a_fused_chain_is_one_kernel_with_one_local_per_step(cupy_backend):
     assert [f"const float s{j} = " in operation for j in range(steps)] == [True] * steps
     assert "exp(" in operation and "2.0f" in operation
     assert operation.splitlines()[-1] == f"out0 = s{steps - 1};"
-    compile_with_nvrtc([source])
+    compile_with_nvrtc(nvrtc, [source])
 
 
-def test_composite_with_special_literals_and_mixed_dtypes_compiles():
+def test_composite_with_special_literals_and_mixed_dtypes_compiles(nvrtc):
     composite = Composite(
         ["float16", "int8", "float64"],
         [
@@ -193,7 +188,7 @@ def test_composite_with_special_literals_and_mixed_dtypes_compiles():
     assert source.fields["out_params"] == "float16 out0"
     assert operation.splitlines()[-1].startswith("out0 = float16(")
     assert '#include "cupy/float16.cuh"' in source.fields["preamble"]
-    compile_with_nvrtc([source])
+    compile_with_nvrtc(nvrtc, [source])
 
 
 # -- the scalar code itself -----------------------------------------------------------------
@@ -415,11 +410,11 @@ def test_a_half_precision_sum_accumulates_in_single_and_rounds_once(every_reduct
     assert fields["post_map_expr"] == "croton_out = float16(static_cast<float>(a))"
 
 
-def test_every_reduction_compiles_with_nvrtc(every_reduction):
-    compile_with_nvrtc(list(every_reduction.values()))
+def test_every_reduction_compiles_with_nvrtc(nvrtc, every_reduction):
+    compile_with_nvrtc(nvrtc, list(every_reduction.values()))
 
 
-def test_a_prologue_is_fused_into_the_map_function(cupy_backend):
+def test_a_prologue_is_fused_into_the_map_function(nvrtc, cupy_backend):
     x, y = T.fmatrix(SECRET), T.fmatrix("y")
     f = _compiled([x, y], T.sum((x - y) ** 2, axis=1), cupy_backend)
     nodes = f.maker.fgraph.toposort()
@@ -435,7 +430,7 @@ def test_a_prologue_is_fused_into_the_map_function(cupy_backend):
     assert fields["map_expr"] == "_croton_map(croton_in0, croton_in1)"
     assert "_croton_map(const float in0, const float in1)" in fields["preamble"]
     assert "const float s0 = " in fields["preamble"]
-    compile_with_nvrtc([source])
+    compile_with_nvrtc(nvrtc, [source])
 
 
 def test_a_max_over_an_empty_axis_raises_as_numpy_does(cupy_backend):
@@ -449,7 +444,7 @@ def test_a_max_over_an_empty_axis_raises_as_numpy_does(cupy_backend):
             kernel(np.zeros((3, 0)))
 
 
-def test_argmax_kernels_compile(cupy_backend):
+def test_argmax_kernels_compile(nvrtc, cupy_backend):
     from croton_cupy.elemwise import argmax_kernel
 
     sources = []
@@ -463,7 +458,7 @@ def test_argmax_kernels_compile(cupy_backend):
             assert f"_arg{kind}_pair(a, b)" == source.fields["reduce_expr"]
             assert "_J)" in source.fields["map_expr"]
             sources.append(source)
-    compile_with_nvrtc(sources)
+    compile_with_nvrtc(nvrtc, sources)
 
 
 def test_argmax_of_an_empty_sequence_raises(cupy_backend):

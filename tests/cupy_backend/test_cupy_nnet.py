@@ -10,8 +10,6 @@ MLP's loss. (Not ``test_nnet.py``: tests/ops has one, and basenames must be uniq
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
@@ -109,39 +107,12 @@ def test_threads_per_row(n, threads):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("arch", ARCHS)
-def test_the_kernels_compile_with_nvrtc(dtype, arch):
-    for kind, source in _raw_sources(dtype).items():
-        _compile(source, f"{kind}_{dtype}", arch)
-
-
-def _compile(source: str, name: str, arch: str) -> None:
-    """Compile a raw kernel's source for ``arch``: with the compile tier where it exists,
-    else with NVRTC directly (a raw kernel is compiled as written, plus CuPy's includes)."""
-    try:
-        from croton_cupy import compile_tier
-    except ImportError:  # pragma: no cover - the tier lands separately
-        compile_tier = None
-    if compile_tier is not None:
-        reason = compile_tier.unavailable_reason()
-        if reason is not None:
-            pytest.skip(f"the CUDA compile tier cannot run here: {reason}")
-        record = kernels.KernelSource("raw", "croton_raw_" + name, (source,))
-        assert compile_tier.compile_sources([record], arch) == 1
-        return
-    nvrtc = pytest.importorskip("cupy_backends.cuda.libs.nvrtc")  # pragma: no cover
-    import cupy  # pragma: no cover
-    import nvidia.cuda_runtime  # pragma: no cover
-
-    includes = [os.path.join(p, "include") for p in nvidia.cuda_runtime.__path__]
-    includes.append(os.path.join(os.path.dirname(cupy.__file__), "_core", "include"))
-    program = nvrtc.createProgram(source.replace("KERNEL", name), f"{name}.cu", [], [])
-    options = [f"--gpu-architecture={arch}", "-std=c++17", *(f"-I{d}" for d in includes)]
-    try:
-        nvrtc.compileProgram(program, options)
-    except nvrtc.NVRTCError as error:
-        raise AssertionError(nvrtc.getProgramLog(program)) from error
-    finally:
-        nvrtc.destroyProgram(program)
+def test_the_kernels_compile_with_nvrtc(nvrtc, dtype, arch):
+    records = [
+        kernels.KernelSource("raw", f"croton_raw_{kind}_{dtype}", (source,))
+        for kind, source in _raw_sources(dtype).items()
+    ]
+    assert nvrtc.compile_sources(records, arch) == len(records)
 
 
 # -- on a GPU -----------------------------------------------------------------------------
