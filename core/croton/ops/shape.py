@@ -175,6 +175,20 @@ class Reshape(Op):
         return [[True], [False]]
 
 
+def stretched_axis(target: tuple, value: tuple, unknown_axes) -> int | None:
+    """The first of the value's ``unknown_axes`` whose length differs from ``target``'s.
+
+    ``value`` lines up with the trailing axes of ``target``. Axes without a static length
+    may not stretch at run time (a length of 1 is not broadcast), so such an axis makes
+    the operation fail; None when there is none.
+    """
+    lead = len(target) - len(value)
+    for axis in unknown_axes:
+        if value[axis] != target[lead + axis]:
+            return axis
+    return None
+
+
 def check_alloc_value(shape: tuple, value_shape: tuple, unknown_axes) -> None:
     """Refuse a value whose axis of unknown static length does not match ``shape``.
 
@@ -182,13 +196,12 @@ def check_alloc_value(shape: tuple, value_shape: tuple, unknown_axes) -> None:
     ``unknown_axes`` had no static length, so they must equal the trailing axes of
     ``shape`` (they may not stretch).
     """
-    lead = len(shape) - len(value_shape)
-    for i in unknown_axes:
-        if value_shape[i] != shape[lead + i]:
-            raise ValueError(
-                f"cannot fill shape {shape} with a value of shape {value_shape}: axis {i} of "
-                f"the value has unknown static length and does not match"
-            )
+    axis = stretched_axis(shape, value_shape, unknown_axes)
+    if axis is not None:
+        raise ValueError(
+            f"cannot fill shape {shape} with a value of shape {value_shape}: axis {axis} of "
+            f"the value has unknown static length and does not match"
+        )
 
 
 class Alloc(Op):

@@ -20,7 +20,7 @@ import numpy as np
 
 from croton.graph.basic import Apply, Op
 from croton.graph.type import TensorType
-from croton.ops.shape import static_value
+from croton.ops.shape import static_value, stretched_axis
 
 SYMBOLIC = "in"
 
@@ -375,14 +375,13 @@ def check_no_runtime_broadcast(selected: tuple, value: tuple, unknown_axes) -> N
     the selection, ``value`` the shape of the value put into it, and ``unknown_axes`` the
     value's axes without a static length.
     """
-    lead = len(selected) - len(value)
-    for axis in unknown_axes:
-        if value[axis] != selected[lead + axis]:
-            raise ValueError(
-                f"cannot put a value of shape {value} into a selection of shape {selected}: "
-                f"axis {axis} of the value has unknown static length and does not match. "
-                f"Declare it broadcastable (T.addbroadcast) if it should stretch."
-            )
+    axis = stretched_axis(selected, value, unknown_axes)
+    if axis is not None:
+        raise ValueError(
+            f"cannot put a value of shape {value} into a selection of shape {selected}: "
+            f"axis {axis} of the value has unknown static length and does not match. "
+            f"Declare it broadcastable (T.addbroadcast) if it should stretch."
+        )
 
 
 class IncSubtensor(Op):
