@@ -172,7 +172,7 @@ def _grouped_output(cupy, gz, op, dtype):
 @lowers(Conv2d)
 def _conv2d(op, node):
     dtype, work = output_dtypes(node)
-    im2col = kernels.raw(im2col_source(op, work), "KERNEL")
+    im2col = kernels.raw(im2col_source(op, work))
 
     def run(x, w):
         cupy = runtime.load_cupy()
@@ -190,7 +190,7 @@ def _conv2d(op, node):
 @lowers(Conv2dGradInputs)
 def _conv2d_grad_inputs(op, node):
     dtype, work = output_dtypes(node)
-    col2im = kernels.raw(col2im_source(op, work), "KERNEL")
+    col2im = kernels.raw(col2im_source(op, work))
 
     def run(w, gz, shape):
         cupy = runtime.load_cupy()
@@ -212,7 +212,7 @@ def _conv2d_grad_inputs(op, node):
 @lowers(Conv2dGradWeights)
 def _conv2d_grad_weights(op, node):
     dtype, work = output_dtypes(node)
-    im2col = kernels.raw(im2col_source(op, work), "KERNEL")
+    im2col = kernels.raw(im2col_source(op, work))
 
     def run(x, gz, shape):
         cupy = runtime.load_cupy()

@@ -454,7 +454,7 @@ def full_source(
     if ndim < 0:
         raise ValueError(f"ndim must be >= 0, not {ndim}")
     if kernel.kind == "raw":
-        return kernel.fields["code"].replace("KERNEL", kernel.name)
+        return kernels.named_source(kernel.fields["code"], kernel.name)
     if kernel.kind == "elementwise":
         code = _elementwise_code(kernel, ndim, contiguous, index_32_bits, frozenset(scalars))
     else:

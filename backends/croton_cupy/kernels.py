@@ -141,14 +141,21 @@ def reduction(
     )
 
 
-def raw(code: str, entry: str = "KERNEL"):
-    """A ``cupy.RawKernel`` from full CUDA source whose ``__global__`` function is ``entry``.
+#: the name a raw kernel's source gives its ``__global__`` function; the kernel's
+#: content-hashed name replaces it
+ENTRY = "KERNEL"
 
-    ``entry`` is a placeholder: the kernel's content-hashed name replaces it in ``code``.
-    """
-    parts = (code.replace(entry, "KERNEL"),)
+
+def named_source(code: str, name: str) -> str:
+    """A raw kernel's ``code`` with its entry (`ENTRY`) called ``name``."""
+    return code.replace(ENTRY, name)
+
+
+def raw(code: str):
+    """A ``cupy.RawKernel`` from full CUDA source whose ``__global__`` function is `ENTRY`."""
+    parts = (code,)
     return _made(
         "raw",
         parts,
-        lambda name: runtime.load_cupy().RawKernel(parts[0].replace("KERNEL", name), name),
+        lambda name: runtime.load_cupy().RawKernel(named_source(code, name), name),
     )

@@ -201,7 +201,7 @@ def _rows(x, axis: int):
 
 def _row_rule(op, node, log: bool):
     dtype = np.dtype(node.outputs[0].type.dtype)
-    kernel_object = kernels.raw(softmax_source(dtype, log), "KERNEL")
+    kernel_object = kernels.raw(softmax_source(dtype, log))
     axis = op.axis
     cupy = runtime.load_cupy()
 
@@ -230,7 +230,7 @@ def _logsoftmax(op, node):
 @lowers(CrossEntropySoftmax)
 def _crossentropy_softmax(op, node):
     dtype = np.dtype(node.outputs[0].type.dtype)
-    kernel_object = kernels.raw(crossentropy_source(dtype), "KERNEL")
+    kernel_object = kernels.raw(crossentropy_source(dtype))
     cupy = runtime.load_cupy()
 
     def kernel(x, y):

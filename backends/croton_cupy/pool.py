@@ -180,7 +180,7 @@ def _pooled(op, shape) -> tuple[int, int]:
 def _pool(op, node):
     dtype, out_dtype = output_dtypes(node)
     in_dtype = computed_dtype(node.inputs[0].type.dtype)
-    kernel = kernels.raw(pool_source(op, in_dtype, out_dtype), "KERNEL")
+    kernel = kernels.raw(pool_source(op, in_dtype, out_dtype))
 
     def run(x):
         cupy = runtime.load_cupy()
@@ -203,7 +203,7 @@ def _max_pool_gradient(op, node, source, per_window: bool):
     cell, the result per window); both take ``(x, maxout, third)``."""
     dtype, out_dtype = output_dtypes(node)
     x_dtype, third_dtype = (computed_dtype(v.type.dtype) for v in (node.inputs[0], node.inputs[2]))
-    kernel = kernels.raw(source(op, x_dtype, third_dtype, out_dtype), "KERNEL")
+    kernel = kernels.raw(source(op, x_dtype, third_dtype, out_dtype))
 
     def run(x, maxout, third):
         cupy = runtime.load_cupy()
@@ -236,7 +236,7 @@ def _max_pool_grad_grad(op, node):
 @lowers(AveragePoolGrad)
 def _average_pool_grad(op, node):
     dtype, out_dtype = output_dtypes(node)
-    kernel = kernels.raw(average_pool_grad_source(op, out_dtype), "KERNEL")
+    kernel = kernels.raw(average_pool_grad_source(op, out_dtype))
 
     def run(x, gz):
         cupy = runtime.load_cupy()

@@ -79,10 +79,9 @@ def host_rules(monkeypatch):
     in a fixture."""
     from croton_cupy import kernels, runtime
 
-    def raw(code: str, entry: str = "KERNEL"):
-        body = code.replace(entry, "KERNEL")
-        name = kernels._name("raw", (body,))
-        return HostKernel(body.replace("KERNEL", name), name)
+    def raw(code: str):
+        name = kernels._name("raw", (code,))
+        return HostKernel(kernels.named_source(code, name), name)
 
     monkeypatch.setattr(runtime, "load_cupy", lambda: np)
     monkeypatch.setattr(kernels, "raw", raw)
