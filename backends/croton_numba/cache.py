@@ -80,12 +80,24 @@ def _remove_entry(path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
+_MACHINE_CODE_SUFFIXES = (".nbi", ".nbc")
+
+
 def machine_code_files(path: Path) -> list[Path]:
-    """numba's index and data files for the functions of module ``path``."""
+    """numba's index and data files for the functions of module ``path``.
+
+    Python's bytecode for the module (``.pyc``) lives in the same folder and is not one
+    of them: it is no pickle, and taking it for unreadable machine code would throw the
+    machine code away on every import that wrote bytecode.
+    """
     pycache = path.parent / "__pycache__"
     if not pycache.is_dir():
         return []
-    return [p for p in pycache.iterdir() if p.name.startswith(path.stem + ".")]
+    return [
+        p
+        for p in pycache.iterdir()
+        if p.name.startswith(path.stem + ".") and p.suffix in _MACHINE_CODE_SUFFIXES
+    ]
 
 
 class _Anything:

@@ -173,6 +173,7 @@ _PROGRAM = textwrap.dedent(
 
 def _run(cache_dir, *, count: int = 1):
     env = {**os.environ, "CROTON_CACHE_DIR": str(cache_dir)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as on users' machines: .pyc files are written
     processes = [
         subprocess.Popen(
             [sys.executable, "-c", _PROGRAM],
@@ -198,6 +199,7 @@ def test_a_second_process_reuses_the_machine_code(tmp_path):
     _run(cache_dir)
     first = _machine_code(cache_dir)
     assert any(name.endswith(".nbc") for name in first)
+    assert any(name.endswith(".pyc") for name in first)  # Python's bytecode, beside it
     _run(cache_dir)
     assert _machine_code(cache_dir) == first  # nothing was compiled or written again
 
