@@ -231,6 +231,16 @@ PACKED_ARITHMETIC = re.compile(
 )
 
 
+def _host_has_avx512() -> bool:
+    import llvmlite.binding as llvm
+
+    llvm.initialize_native_target()
+    return "+avx512f" in llvm.get_host_cpu_features().flatten().split(",")
+
+
+_HOST_HAS_AVX512 = _host_has_avx512()
+
+
 LIBM_CALL = re.compile(
     r"call [^\n]*@(llvm\.)?(exp|exp2|expm1|log|log1p|log2|log10|sin|cos|tanh|erfc?)"
     r"(f|\.f32|\.f64|\.v\d+f\d+)?\("
@@ -248,6 +258,9 @@ def test_prange_loop_is_vectorized(name, dtype):
     asm = "\n".join(kernel(name, dtype).inspect_asm().values())
     packed = PACKED_ARITHMETIC.findall(asm)
     assert len(packed) >= 8, f"{len(packed)} packed arithmetic instructions"
+    if _HOST_HAS_AVX512:  # the loop holding the math is marked for 512-bit vectors
+        wide = [m.group(0) for m in PACKED_ARITHMETIC.finditer(asm) if "%zmm" in m.group(0)]
+        assert len(wide) >= 8, f"{len(wide)} packed instructions on zmm registers"
     # and no math-library call was kept (LLVM can vectorize around one, lane by lane)
     llvm = "\n".join(kernel(name, dtype).inspect_llvm().values())
     assert not LIBM_CALL.search(llvm), LIBM_CALL.search(llvm).group(0)
