@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import importlib.metadata
 import importlib.util
 import sys
@@ -496,22 +497,40 @@ def _inlined(source: str, prefix: str, arguments: list[str], targets: list[str])
     own inlining of every node took a sixth of a segment's compile time. A kernel that
     returns anywhere but at its end stays a function.
     """
+    template = _inline_template(source)
+    if template is None:
+        return None
+    parameters, body, result = template
+    statements = [f"{prefix}{p} = {a}" for p, a in zip(parameters, arguments)]
+    statements += [line.replace(_PREFIX, prefix) for line in body]
+    statements.append(f"{', '.join(targets)} = {result.replace(_PREFIX, prefix)}")
+    return statements
+
+
+_PREFIX = "croton_inlined_"  # stands for a node's prefix in a parsed kernel's statements
+
+
+@functools.lru_cache(maxsize=4096)
+def _inline_template(source: str):
+    """``(parameters, body lines, returned expression)`` of a kernel, local names
+    prefixed by `_PREFIX`; None where it cannot be inlined. Parsed once per process,
+    whichever nodes share the source."""
     definitions = ast.parse(source).body
     if len(definitions) != 1:
         return None  # (a kernel with helper functions of its own)
     (function,) = definitions
-    returns = [n for n in ast.walk(function) if isinstance(n, ast.Return)]
+    names, returns = [], []
+    for n in ast.walk(function):
+        if isinstance(n, ast.Name):
+            names.append(n)
+        elif isinstance(n, ast.Return):
+            returns.append(n)
     if len(returns) != 1 or function.body[-1] is not returns[0]:
         return None
-    parameters = [a.arg for a in function.args.args]
-    local = set(parameters) | {
-        n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-    }
-    for n in ast.walk(function):
-        if isinstance(n, ast.Name) and n.id in local:
-            n.id = prefix + n.id
-    statements = [f"{prefix}{p} = {a}" for p, a in zip(parameters, arguments)]
-    for statement in function.body[:-1]:
-        statements += ast.unparse(statement).split("\n")
-    statements.append(f"{', '.join(targets)} = {ast.unparse(returns[0].value)}")
-    return statements
+    parameters = tuple(a.arg for a in function.args.args)
+    local = set(parameters) | {n.id for n in names if isinstance(n.ctx, ast.Store)}
+    for n in names:
+        if n.id in local:
+            n.id = _PREFIX + n.id
+    body = tuple(line for s in function.body[:-1] for line in ast.unparse(s).split("\n"))
+    return parameters, body, ast.unparse(returns[0].value)
