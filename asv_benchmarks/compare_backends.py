@@ -24,7 +24,15 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "benchmarks"))
 warnings.simplefilter("ignore")
 
-from workloads import chain, compiled, mlp_data, mlp_step, on_device  # noqa: E402
+from workloads import (  # noqa: E402
+    chain,
+    compiled,
+    logistic_regression_data,
+    logistic_regression_step,
+    mlp_data,
+    mlp_step,
+    on_device,
+)
 
 import croton  # noqa: E402
 import croton.backend  # noqa: E402
@@ -134,6 +142,96 @@ def _pytensor_function(kind: str):
         return pytensor.function([m], pt.logsumexp(m, axis=1), mode="NUMBA")
     a, b = pt.dscalars("a", "b")
     return pytensor.function([a, b], a + b, mode="NUMBA")
+
+
+def _eager_logistic_regression_step():
+    """The logistic-regression step written with numpy by hand: its gradients too."""
+    data, targets = logistic_regression_data()
+    state = {"w": np.zeros(100), "b": 0.0}
+
+    def run():
+        w, b = state["w"], state["b"]
+        p = 1 / (1 + np.exp(-(data @ w + b)))
+        cost = np.mean(-targets * np.log(p) - (1 - targets) * np.log1p(-p)) + 0.01 * w @ w
+        error = (p - targets) / len(targets)
+        state["w"] = w - 0.1 * (data.T @ error + 0.02 * w)
+        state["b"] = b - 0.1 * error.sum()
+        return cost
+
+    return run
+
+
+def _pytensor_logistic_regression_step():
+    import pytensor
+    import pytensor.tensor as pt
+
+    data, targets = logistic_regression_data()
+    w, b = pytensor.shared(np.zeros(100)), pytensor.shared(np.asarray(0.0))
+    x, t = pt.dmatrix("x"), pt.dvector("t")
+    p = pt.sigmoid(pt.dot(x, w) + b)
+    cost = pt.mean(-t * pt.log(p) - (1 - t) * pt.log1p(-p)) + 0.01 * (w**2).sum()
+    gw, gb = pytensor.grad(cost, [w, b])
+    updates = [(w, w - 0.1 * gw), (b, b - 0.1 * gb)]
+    step = pytensor.function([x, t], cost, updates=updates, mode="NUMBA")
+    return lambda: step(data, targets)
+
+
+def _jax_logistic_regression_step():
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    data, targets = (jnp.asarray(a) for a in logistic_regression_data())
+
+    def cost(params, x, t):
+        w, b = params
+        p = jax.nn.sigmoid(x @ w + b)
+        return jnp.mean(-t * jnp.log(p) - (1 - t) * jnp.log1p(-p)) + 0.01 * (w**2).sum()
+
+    @jax.jit
+    def step(params, x, t):
+        value, grads = jax.value_and_grad(cost)(params, x, t)
+        return value, tuple(p - 0.1 * g for p, g in zip(params, grads))
+
+    state = {"params": (jnp.zeros(100), jnp.asarray(0.0))}
+
+    def run():
+        value, state["params"] = step(state["params"], data, targets)
+        return float(value)
+
+    return run
+
+
+def _croton_logistic_regression_step(backend: str):
+    step, data, targets = logistic_regression_step(backend)
+    return lambda: step(data, targets)
+
+
+def _logistic_regression_row(extra: list[str]):
+    """The training step on every column, the first three costs checked against numpy's."""
+    makers = {"numpy eager": _eager_logistic_regression_step}
+    makers.update(
+        {name: lambda n=name: _croton_logistic_regression_step(n) for name in _croton_backends()}
+    )
+    makers.update(
+        {
+            "PyTensor (numba)": _pytensor_logistic_regression_step,
+            "jax.jit": _jax_logistic_regression_step,
+        }
+    )
+    columns = ["numpy eager", *_croton_backends(), *extra]
+    expected = None
+    cells = [None] * len(columns)
+    for position, name in enumerate(columns):
+        if name in _croton_backends() and not _runs(name):
+            continue
+        step = makers[name]()
+        costs = [float(_host(step())) for _ in range(3)]
+        if expected is None:
+            expected = costs
+        np.testing.assert_allclose(costs, expected, rtol=1e-8)
+        cells[position] = _median_seconds(step)
+    return ("logistic-regression step, 1000x100, float64", cells)
 
 
 def _pytensor_mlp_step():
@@ -381,6 +479,7 @@ def main() -> None:
             np.testing.assert_allclose(_host(function(*placed)), expected, rtol=1e-8)
             cells.append(_median_seconds(lambda f=function, placed=placed: f(*placed)))
         rows.append((label, cells))
+    rows.append(_logistic_regression_row(list(extra)))
     # the MLP training step: no numpy eager column (it needs gradients)
     cells = [None]
     for name in _croton_backends():

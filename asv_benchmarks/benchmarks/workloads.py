@@ -126,6 +126,25 @@ class FusedReductions:
         self.lse(self.m)
 
 
+def logistic_regression_data():
+    """1000 examples of 100 features and their 0/1 targets."""
+    rng = np.random.default_rng(2)
+    return rng.normal(size=(1000, 100)), (rng.random(1000) < 0.5).astype("float64")
+
+
+def logistic_regression_step(backend: str):
+    """The tutorial's logistic-regression training step (cost, updates of ``w`` and ``b``)."""
+    data, targets = logistic_regression_data()
+    w = croton.shared(np.zeros(100), name="w")
+    b = croton.shared(np.asarray(0.0), name="b")
+    x, t = T.dmatrix("x"), T.dvector("t")
+    p = T.nnet.sigmoid(T.dot(x, w) + b)
+    cost = T.nnet.binary_crossentropy(p, t).mean() + 0.01 * (w**2).sum()
+    gw, gb = T.grad(cost, [w, b])
+    step = compiled([x, t], cost, backend, updates=[(w, w - 0.1 * gw), (b, b - 0.1 * gb)])
+    return step, on_device(backend, data), on_device(backend, targets)
+
+
 class LogisticRegressionStep:
     params = (BACKENDS,)
     param_names = ["backend"]
@@ -135,16 +154,7 @@ class LogisticRegressionStep:
         _require(backend)
         if backend == "numpy-eager":
             raise NotImplementedError("a training step needs gradients; compare the backends")
-        rng = np.random.default_rng(2)
-        self.data = on_device(backend, rng.normal(size=(1000, 100)))
-        self.targets = on_device(backend, (rng.random(1000) < 0.5).astype("float64"))
-        w = croton.shared(np.zeros(100), name="w")
-        b = croton.shared(np.asarray(0.0), name="b")
-        x, t = T.dmatrix("x"), T.dvector("t")
-        p = T.nnet.sigmoid(T.dot(x, w) + b)
-        cost = T.nnet.binary_crossentropy(p, t).mean() + 0.01 * (w**2).sum()
-        gw, gb = T.grad(cost, [w, b])
-        self.step = compiled([x, t], cost, backend, updates=[(w, w - 0.1 * gw), (b, b - 0.1 * gb)])
+        self.step, self.data, self.targets = logistic_regression_step(backend)
         self.step(self.data, self.targets)
 
     def time_step(self, backend):
