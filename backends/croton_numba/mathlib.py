@@ -89,8 +89,6 @@ hardware FMA (``llvm.fma``), which every x86-64-v3 and AArch64 CPU has.
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
@@ -335,10 +333,12 @@ def _two_over_pi_table(rows: int = 970, bits: int = 1400) -> np.ndarray:
     two_over_pi = (2 * one * one) // pi  # 2/pi * 2**bits
     table = np.empty((rows, 3))
     for i in range(rows):
-        rest = Fraction((two_over_pi << i) % one, one)
+        rest = (two_over_pi << i) % one  # the fraction rest / one, in integers
         for j in range(3):
-            table[i, j] = float(rest)
-            rest -= Fraction(table[i, j])
+            word = rest / one  # (an int by an int rounds correctly)
+            table[i, j] = word
+            numerator, denominator = word.as_integer_ratio()  # a power of two
+            rest -= numerator * (one // denominator)  # exact: the word has < 1400 bits
     return table
 
 
