@@ -30,14 +30,15 @@ PARALLEL_OPTIONS = (
 )
 
 
-def decorator(parallel: bool, fastmath: bool = False) -> str:
+def decorator(parallel: bool, fastmath: bool = False, inline: bool = True) -> str:
     """A kernel's decorator line.
 
     Kernels are inlined into the jitted segment that calls them (numba compiles one
     function per segment, not one per node); the flags they carry say what the segment
-    needs: ``parallel`` for ``numba.prange`` loops, ``fastmath`` for contraction.
+    needs: ``parallel`` for ``numba.prange`` loops, ``fastmath`` for contraction. A
+    kernel with ``inline=False`` stays a function the segment calls.
     """
-    flags = "inline='always', error_model='numpy'"
+    flags = "inline='always', error_model='numpy'" if inline else "error_model='numpy'"
     if parallel:
         flags += f", parallel={PARALLEL_OPTIONS}"
     if fastmath:

@@ -42,18 +42,16 @@ registry = LoweringRegistry("numba")
 lowers = registry.lowers
 
 
-def _function(name: str, args: list[str], body: list[str], parallel: bool = False) -> str:
+def _function(
+    name: str, args: list[str], body: list[str], parallel: bool = False, inline: bool = True
+) -> str:
+    """A kernel's source. ``inline=False`` keeps it a function its segment calls: for
+    loops over inner graphs, whose bodies dwarf a call, and which may take more
+    arguments than numba's inliner accepts."""
     if not parallel:
         body = [line.replace("numba.prange", "range") for line in body]
-    lines = [decorator(parallel), f"def {name}({', '.join(args)}):"]
+    lines = [decorator(parallel, inline=inline), f"def {name}({', '.join(args)}):"]
     return "\n".join(lines + ["    " + line for line in body]) + "\n"
-
-
-def _called(source: str) -> str:
-    """``source`` (from `_function`) as a function its segment calls instead of inlining:
-    for loops over inner graphs, whose bodies dwarf a call, and which may take more
-    arguments than numba's inliner accepts."""
-    return source.replace("inline='always', ", "", 1)
 
 
 def _as_array(expression: str, dtype: str) -> str:
@@ -757,7 +755,7 @@ def _map(op, node, name, context):
         ]
     results = ", ".join(f"out{k}" for k in range(len(outputs)))
     body.append(f"return ({results},)" if len(outputs) > 1 else f"return {results}")
-    return _called(_function(name, arguments, body)) + "\n\n" + functions
+    return _function(name, arguments, body, inline=False) + "\n\n" + functions
 
 
 def _inner_graph(op, name: str, context, what: str = "a Map"):

@@ -18,7 +18,7 @@ function loops over the steps, implementing the contract in the docstring of
 from __future__ import annotations
 
 from croton.ops.scan import Scan
-from croton_numba.lowering import _called, _function, _inner_graph, lowers
+from croton_numba.lowering import _function, _inner_graph, lowers
 from croton_numba.scalar_code import numba_dtype
 
 
@@ -158,5 +158,5 @@ def _scan(op, node, name, context):
         outputs.append(f"last{j}")
     outputs += [f"out{m}[:count].copy()" if op.has_until else f"out{m}" for m in range(n_mapped)]
     body.append(f"return ({', '.join(outputs)},)" if len(outputs) > 1 else f"return {outputs[0]}")
-    source = _called(_function(name, ["n_steps", *sequences, *buffers, *constants], body))
+    source = _function(name, ["n_steps", *sequences, *buffers, *constants], body, inline=False)
     return source + "\n\n" + functions
