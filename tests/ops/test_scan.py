@@ -227,6 +227,45 @@ def test_rnn_gradient_by_finite_differences(backend):
     verify_grad(_rnn, _rnn_data(1, steps=4), backend=backend)
 
 
+def test_gradient_loop_reads_the_recorded_states_instead_of_recomputing_them():
+    from croton.graph.traversal import toposort
+    from croton.ops.scan import Scan
+
+    X, W, U = T.dmatrix("X"), T.dmatrix("W"), T.dmatrix("U")
+    b, h0 = T.dvector("b"), T.dvector("h0")
+    states = _rnn(X, W, U, b, h0)
+    gradients = croton.grad((states**2).sum(), [W, U, b, h0])
+    loops = [n.op for n in toposort(gradients) if isinstance(n.op, Scan)]
+    backward = [op for op in loops if op.name == "scan gradient"]
+    assert len(backward) == 1
+    inner = [n.op for n in toposort(backward[0].inner_outputs)]
+    # the gradient of tanh reads the state the forward loop recorded: no tanh, and only
+    # the backward products (to W, U, h and x; not the forward step's x W and h U)
+    assert not any("tanh" in str(op) for op in inner)
+    assert sum(type(op).__name__ == "Dot" for op in inner) == 4
+    values = _rnn_data(2, steps=5)
+    got = _compile([X, W, U, b, h0], gradients, "numpy")(*values)
+    x, w, u, bias, h = values
+    expected = _rnn_gradients_numpy(x, w, u, bias, h)
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-10)
+
+
+def _rnn_gradients_numpy(x, w, u, b, h0):
+    """The gradients of ``sum(states**2)`` of `_rnn` by hand (backpropagation through time)."""
+    hs = _rnn_numpy(x, w, u, b, h0)
+    gw, gu, gb = np.zeros_like(w), np.zeros_like(u), np.zeros_like(b)
+    carry = np.zeros_like(h0)
+    for t in reversed(range(len(x))):
+        previous = hs[t - 1] if t else h0
+        dz = (2 * hs[t] + carry) * (1 - hs[t] ** 2)
+        gw += np.outer(x[t], dz)
+        gu += np.outer(previous, dz)
+        gb += dz
+        carry = dz @ u.T
+    return gw, gu, gb, carry
+
+
 def test_gradient_through_taps_and_backwards():
     def fn(x, x0, w):
         out, _ = croton.scan(

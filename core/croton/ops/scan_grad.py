@@ -43,6 +43,36 @@ def _with_histories(op: Scan, inputs):
     )
 
 
+def _reading_recorded_values(vjps, op, inner_outputs, histories, outputs, seq_pairs, backwards):
+    """``vjps`` reading the values the forward loop recorded instead of computing them again.
+
+    A product may read a forward value: the gradient of ``tanh(z)`` reads ``tanh(z)``.
+    A state's new value at step ``t`` is row ``t`` of its history, a mapped output's is
+    row ``t`` of that output, so each value of that kind a product reads becomes a
+    sequence of the backward loop (added to ``seq_pairs``), and the forward step's work
+    of computing it (in a recurrent layer, its two matrix products) leaves the backward
+    loop.
+    """
+    from croton.graph.traversal import ancestors, clone_replace
+
+    recorded = list(zip(inner_outputs, [*histories, *outputs[op.n_states :]]))
+    recorded = recorded[: op.n_states + op.n_mapped]  # (not the until condition)
+    keys = [k for k, v in vjps.items() if v is not None]
+    read = {id(v) for v in ancestors([vjps[k] for k in keys])}
+    replace = {}
+    for inner, outer in recorded:
+        if inner.owner is None or id(inner) not in read:
+            continue  # an input or a constant (nothing to save), or unread
+        read.discard(id(inner))  # (a value that is two outputs is recorded once)
+        row = _fresh(inner)
+        seq_pairs.append((backwards(outer), row))
+        replace[inner] = row
+    if not replace:
+        return vjps
+    replaced = clone_replace([vjps[k] for k in keys], replace)
+    return {**vjps, **dict(zip(keys, replaced, strict=True))}
+
+
 def scan_gradient(op: Scan, inputs, outputs, output_grads):
     """``L_op`` of `Scan`: gradients of every outer input (None for integers)."""
     from croton.autodiff import grad
@@ -134,6 +164,10 @@ def scan_gradient(op: Scan, inputs, outputs, output_grads):
         )
         if seeds and wrt
         else {}
+    )
+
+    vjps = _reading_recorded_values(
+        vjps, op, inner_outputs, histories, outputs, seq_pairs, backwards
     )
 
     def vjp(p):
