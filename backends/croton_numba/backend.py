@@ -22,6 +22,7 @@ import contextlib
 import functools
 import importlib.metadata
 import importlib.util
+import os
 import sys
 import warnings
 
@@ -29,6 +30,15 @@ from croton.backend import Backend, resolve_rules
 from croton.compile.program import Program, reraise_with_node
 from croton.graph.basic import Constant
 from croton_numba.tiers import TieredSegment
+
+# A segment's threaded loops and the BLAS's own threads take turns on the same cores
+# (a threaded elementwise loop, then the matrix products of a scan's steps). numba's
+# OpenMP threads spin for a while after each threaded loop, taking the cores the BLAS's
+# threads need next: a recurrent layer's gradient ran 2x slower for it. Waiting
+# passively costs a threaded loop a wake-up (microseconds; loops get threads only
+# above the parallel threshold). The user's own choice of policy stands; libgomp reads
+# it when numba first starts its threads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # numba's notes on how it parallelised a generated loop are not the user's concern
 # (one filter for the process, however many backends are made)

@@ -154,6 +154,18 @@ def test_numba_is_the_default_backend_when_installed():
         assert croton.backend.select_backend().name == "numba"
 
 
+def test_numbas_openmp_threads_wait_passively_unless_the_user_chose():
+    # (spinning threads took the cores from the BLAS's threads; see croton_numba.backend)
+    code = "import os, croton_numba.backend; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    for chosen, expected in [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")]:
+        if chosen:
+            env["OMP_WAIT_POLICY"] = chosen
+        run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.strip() == expected
+
+
 # -- the disk cache ------------------------------------------------------------------------
 
 _PROGRAM = textwrap.dedent(
