@@ -9,6 +9,11 @@ sends each state-tap's share back to ``v[t + tap]``. Pending adjoints for the
 of the constants accumulate in backward states; gradients of sequence rows come out as
 per-step outputs. A loop with an until condition is differentiated over the steps it
 ran (the condition itself has no gradient).
+
+Forward values the products read (a state's new value, a mapped output) are not
+computed again: the backward loop reads them from the forward loop's record. Other
+intermediate values of a step (a pre-activation a ReLU's gradient reads) are computed
+again in the backward step.
 """
 
 from __future__ import annotations
