@@ -70,14 +70,15 @@ Loop form
 ---------
 Call these from a loop LLVM vectorizes, and read the assembly to be sure. With numba 0.68
 (LLVM 22) ``for i in prange(n): out[i] = exp64(x[i])`` in a ``parallel=True`` function
-vectorizes for every function here (``vgatherqpd`` for float64 sin/cos). A plain serial ``for i
-in range(n)`` loop does for most but not for float64 erf and erfc (LLVM: "loop not
-vectorized: Loop contains an unsupported switch" -- numba's range loop is not rotated into
-a vectorizable form when the body is that large), so generate the prange form. LLVM prefers 256-bit ``ymm`` vectors on AVX-512 CPUs;
-every function here marks the LLVM function it is inlined into for 512-bit vectors
-(`_wide_vectors`), which made exp64 1.5x faster (``zmm`` arithmetic; the same as
-starting numba with ``NUMBA_CPU_FEATURES`` set to the host's features plus
-``-prefer-256-bit``, without changing anything else in the process).
+vectorizes for every function here (``vgatherqpd`` for float64 sin/cos). A plain serial
+``for i in range(n)`` loop does for most but not for float64 erf and erfc (LLVM: "loop
+not vectorized: Loop contains an unsupported switch" -- numba's range loop is not rotated
+into a vectorizable form when the body is that large), so generate the prange form. LLVM
+prefers 256-bit ``ymm`` vectors on AVX-512 CPUs; every function here marks the LLVM
+function it is inlined into for 512-bit vectors (`_wide_vectors`), which made exp64 1.5x
+faster (``zmm`` arithmetic; the same as starting numba with ``NUMBA_CPU_FEATURES`` set to
+the host's features plus ``-prefer-256-bit``, without changing anything else in the
+process).
 
 The caller's fast-math flags apply to the inlined bodies. ``contract``, ``arcp`` and
 ``afn`` are harmless; ``nsz`` may lose the sign of a zero result; ``reassoc`` breaks the
