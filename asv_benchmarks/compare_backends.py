@@ -420,9 +420,12 @@ def _compile_seconds(body: str, env: dict) -> float:
 
     here = os.path.dirname(os.path.abspath(__file__))
     script = _COMPILE.format(benchmarks=os.path.join(here, "benchmarks"), body=body)
+    environment = {**os.environ, **env, "PYTHONPATH": here}
+    # as on a user's machine: imported modules leave bytecode for the next process
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
     out = subprocess.run(
         [sys.executable, "-c", script],
-        env={**os.environ, **env, "PYTHONPATH": here},
+        env=environment,
         check=True,
         capture_output=True,
         text=True,
