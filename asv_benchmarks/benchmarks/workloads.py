@@ -126,6 +126,29 @@ class FusedReductions:
         self.lse(self.m)
 
 
+class AxisReductions:
+    """Sums of a 256x256x256 array over leading, trailing and mixed axes (no axis may be a
+    pathological case next to numpy's)."""
+
+    params = (BACKENDS, ["0", "0,1", "0,2", "1,2", "2"])
+    param_names = ["backend", "axes"]
+    timeout = 300
+
+    def setup(self, backend, axes):
+        _require(backend)
+        axis = tuple(int(a) for a in axes.split(","))
+        self.a = on_device(backend, np.random.default_rng(4).normal(size=(256, 256, 256)))
+        if backend == "numpy-eager":
+            self.f = lambda a: np.sum(a, axis=axis)
+        else:
+            x = T.dtensor3("x")
+            self.f = compiled([x], T.sum(x, axis=axis), backend)
+        self.f(self.a)
+
+    def time_sum(self, backend, axes):
+        self.f(self.a)
+
+
 def logistic_regression_data():
     """1000 examples of 100 features and their 0/1 targets."""
     rng = np.random.default_rng(2)

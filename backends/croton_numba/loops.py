@@ -231,6 +231,9 @@ _BLOCK = 512
 #: allocates one buffer per chunk)
 _CHUNKS = 64
 
+#: the shortest last axis a reduction keeping an earlier axis reads row by row
+_SHORT_ROW = 16
+
 _IDENTITY = {"sum": 0, "prod": 1, "all": True, "any": False}
 
 
@@ -314,6 +317,58 @@ def _extreme_in_lanes(kind: str, ndim: int, inner: int, read, kind_of: str) -> l
     return lines
 
 
+def _block(kind, last, statements, value, acc_dtype, kind_of) -> list[str]:
+    """Lines folding the block of axis ``last`` starting at ``start`` into ``acc``: the
+    values computed into ``buf`` (a loop that vectorizes), then accumulated."""
+    accumulate = (
+        _block_sum(kind, acc_dtype)
+        if kind in ("sum", "prod")
+        else ["for j in range(width):", *_indent(_combine(kind, "acc", "buf[j]", kind_of), 1)]
+    )
+    return [
+        f"stop = min(start + {_BLOCK}, n{last})",
+        f"for i{last} in range(start, stop):",
+        *_indent(statements + [f"buf[i{last} - start] = {value}"], 1),
+        "width = stop - start",
+        *accumulate,
+    ]
+
+
+def _kept_outside(
+    kind, ndim, axes, statements, value, acc_dtype, kind_of, initial, kept_index
+) -> list[str]:
+    """A reduction whose last axis is reduced but an axis before it kept, with the kept
+    axes looped outside and the reduced ones inside, the last in blocks.
+
+    In memory order every element would be added into its output element in memory,
+    one after the other (no vectorizing, no partial sums): ``sum(x, axis=(0, 2))`` ran
+    1.3x slower than numpy's. Here each output element is one local accumulator; the
+    first kept axis is split into chunks that run on threads.
+    """
+    kept = [d for d in range(ndim) if d not in axes]
+    first, last = kept[0], ndim - 1
+    typed = numba_dtype(acc_dtype)
+    nest = [f"for i{first} in range(chunk * n{first} // chunks, (chunk + 1) * n{first} // chunks):"]
+    nest += [f"for i{d} in range(n{d}):" for d in kept[1:]]
+    reduced = [f"for i{d} in range(n{d}):" for d in range(last) if d in axes]
+    lines = []
+    for k, line in enumerate(nest):
+        lines += _indent([line], k)
+    step = [f"acc = {initial}"]
+    for k, line in enumerate(reduced):
+        step += _indent([line], k)
+    step += _indent([f"for start in range(0, n{last}, {_BLOCK}):"], len(reduced))
+    step += _indent(_block(kind, last, statements, value, acc_dtype, kind_of), len(reduced) + 1)
+    step.append(f"acc_out[{kept_index}] = acc")
+    lines += _indent(step, len(nest))
+    return [
+        f"chunks = max(min(n{first}, {_CHUNKS}), 1)",
+        "for chunk in numba.prange(chunks):",
+        f"    buf = np.empty({_BLOCK}, dtype={typed})",
+        *_indent(lines, 1),
+    ]
+
+
 def _buffered_reduction(
     kind, ndim, inner, statements, value, acc_dtype, kind_of, initial, kept_index
 ) -> list[str]:
@@ -329,18 +384,7 @@ def _buffered_reduction(
     """
     last = ndim - 1
     typed = numba_dtype(acc_dtype)
-    accumulate = (
-        _block_sum(kind, acc_dtype)
-        if kind in ("sum", "prod")
-        else ["for j in range(width):", *_indent(_combine(kind, "acc", "buf[j]", kind_of), 1)]
-    )
-    block = [
-        f"stop = min(start + {_BLOCK}, n{last})",
-        f"for i{last} in range(start, stop):",
-        *_indent(statements + [f"buf[i{last} - start] = {value}"], 1),
-        "width = stop - start",
-        *accumulate,
-    ]
+    block = _block(kind, last, statements, value, acc_dtype, kind_of)
     if inner == 0 and ndim == 1:
         # one axis, all reduced: the chunks are runs of blocks
         lines = [
@@ -465,8 +509,7 @@ def reduce_function(name: str, op, node, mathlib: dict, threshold: int) -> str:
             inner_lines.append(f"acc_out[{kept_index}] = acc")
             body += loop_lines + _indent(inner_lines, inner)
     else:
-        body.append(f"acc_out.fill({initial})")
-        loop_lines = []
+        loop_lines = [f"acc_out.fill({initial})"]
         for d in range(ndim):
             parallel = d == 0 and d not in axes
             kind = "numba.prange" if parallel else "range"
@@ -479,7 +522,19 @@ def reduce_function(name: str, op, node, mathlib: dict, threshold: int) -> str:
             + [f"{target} = acc"],
             ndim,
         )
-        body += loop_lines
+        if ndim - 1 in axes:
+            # the last axis reduced: kept axes outside, unless its rows are so short
+            # that reading the reduced axes out of memory order would cost more
+            body += [f"if n{ndim - 1} >= {_SHORT_ROW}:"]
+            body += _indent(
+                _kept_outside(
+                    op.kind, ndim, axes, statements, value, acc_dtype, kind_of, initial, kept_index
+                ),
+                1,
+            )
+            body += ["else:", *_indent(loop_lines, 1)]
+        else:
+            body += loop_lines
     if acc_dtype != out.dtype:
         body.append(f"return acc_out.astype({numba_dtype(out.dtype)})")
     else:

@@ -287,6 +287,31 @@ def test_a_buffer_read_twice_or_returned_is_not_taken():
 
 
 @pytest.mark.parametrize("threshold", [0, 10**9])
+@pytest.mark.parametrize("shape", [(5, 4, 700), (50, 4, 3), (3, 0, 40)])
+def test_reductions_keeping_a_middle_axis_match_numpy(shape, threshold):
+    # the last axis reduced and an earlier one kept: kept axes outside for long rows,
+    # memory order for short ones
+    x = T.dtensor3("x")
+    a = np.random.default_rng(9).normal(size=shape)
+    cases = [
+        (T.sum(x, axis=(0, 2)), np.sum(a, axis=(0, 2))),
+        (T.sum(T.exp(x), axis=(0, 2)), np.sum(np.exp(a), axis=(0, 2))),
+        (T.prod(1 + x * 1e-3, axis=(0, 2)), np.prod(1 + a * 1e-3, axis=(0, 2))),
+        (
+            T.sum(x * x, axis=2) + T.sum(x, axis=(0, 2)),
+            np.sum(a * a, axis=2) + np.sum(a, axis=(0, 2)),
+        ),
+    ]
+    if a.size:
+        cases.append((T.max(x, axis=(0, 2)), np.max(a, axis=(0, 2))))
+        cases.append((T.min(x[:, :, None], axis=(0, 2, 3)), np.min(a, axis=(0, 2))))
+    with croton.config.change(numba_parallel_threshold=threshold, numba_threaded_compile="eager"):
+        f = croton.function([x], [c for c, _ in cases], backend="numba")
+    for got, (_, want) in zip(f(a), cases, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("threshold", [0, 10**9])
 @pytest.mark.parametrize("shape", [(1300,), (0,), (3, 1100), (5, 4, 700), (600, 3)])
 def test_blocked_reductions_match_numpy_serial_and_threaded(shape, threshold):
     # prologue blocks, four partial sums, chunks with partial results (every axis reduced)
