@@ -299,10 +299,13 @@ class NumbaBackend(Backend):
         for position, tier in tiers:
             tier.attach(program.function.__globals__, f"k{position}")
         executable = NumbaExecutable(program, "\n".join(shown), python_steps)
-        executable.warm_up(fgraph.inputs)
+        # a threaded variant wanted now takes its segment's place before the warm-up
+        # call, which then compiles (or loads) it alone: its loops choose one thread for
+        # small sizes, so the serial variant would never run
         for _, tier in tiers:
             if config.numba_threaded_compile == "eager" or tier.cached():
                 tier.compile_now()
+        executable.warm_up(fgraph.inputs)
         executable.tiers = [tier for _, tier in tiers]
         return executable
 

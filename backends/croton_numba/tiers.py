@@ -12,11 +12,11 @@ built when a call first reaches ``croton.config.numba_parallel_threshold``:
   first call after that process finishes loads the machine code and switches over.
   The process is separate so that compiling holds neither this process's GIL nor its
   cores at normal priority.
-* ``numba_threaded_compile="eager"``: both variants are compiled when the graph is,
-  in this process.
+* ``numba_threaded_compile="eager"``: the threaded variant is compiled when the
+  graph is, in this process, and the serial one not at all.
 
 Machine code already on disk (a second process compiling the same graph) is loaded
-when the graph compiles, whatever the setting.
+when the graph compiles, whatever the setting, again without the serial variant.
 """
 
 from __future__ import annotations

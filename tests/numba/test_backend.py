@@ -132,6 +132,20 @@ def test_the_threaded_variant_is_built_in_the_background_when_a_call_needs_it():
     assert again._executable.tiers[0].upgraded is not None
 
 
+def test_a_threaded_variant_wanted_at_compile_time_is_the_only_one_built():
+    # (as when its machine code is on disk: a second process loads one variant, not two)
+    x, y = T.dvectors("x", "y")
+    with croton.config.change(numba_parallel_threshold=1000, numba_threaded_compile="eager"):
+        f = croton.function([x, y], T.cosh(x) * T.tanh(y) - x / 3, backend="numba")
+    (tier,) = f._executable.tiers
+    assert tier.upgraded is not None
+    assert tier.upgraded.signatures and tier.serial.signatures == []
+    rng = np.random.default_rng(5)
+    for size in (10, 5000):
+        a, b = rng.normal(size=(2, size))
+        np.testing.assert_allclose(f(a, b), np.cosh(a) * np.tanh(b) - a / 3, rtol=1e-12)
+
+
 def test_serial_only_graphs_have_no_tiers():
     x, y = T.dvectors("x", "y")
     with croton.config.change(numba_parallel=False):
