@@ -9,12 +9,12 @@ host step between jitted segments, by design and without a warning.
 
 from __future__ import annotations
 
-from croton.ops.random import RandomDraw
+from croton.ops.random import PCG64_MULTIPLIER, RandomDraw
 from croton_numba.lowering import HostStep, _function, lowers
 from croton_numba.scalar_code import numba_dtype
 
-# PCG64's 128-bit multiplier, as (high, low) halves
-_MULTIPLIER = (0x2360ED051FC65DA4, 0x4385DF649FCCF645)
+# PCG64's multiplier, as (high, low) halves
+_MULTIPLIER = (PCG64_MULTIPLIER >> 64, PCG64_MULTIPLIER & ((1 << 64) - 1))
 
 
 def _uniform(node, name: str) -> str:

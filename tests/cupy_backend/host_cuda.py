@@ -1,8 +1,9 @@
 """Running the backend's raw CUDA kernels on the host, to check their values without a GPU.
 
-The raw kernels of pooling and convolution are grid-stride loops in plain C++ (no CUDA
-intrinsics), so the same source compiled by the host's C++ compiler, with one block of
-one thread, computes every element: a launch becomes a function call. `host_rules`
+The raw kernels of pooling, convolution and uniform draws are grid-stride loops in plain
+C++ (their few CUDA intrinsics sit behind ``#ifdef __CUDA_ARCH__``, with host spellings),
+so the same source compiled by the host's C++ compiler, with one block of one thread,
+computes every element: a launch becomes a function call. `host_rules`
 runs a lowering rule that way, with numpy standing in for cupy, so its host code (the
 shapes, the copies, the matmuls) runs too. What this cannot see: races between threads,
 and anything CUDA-specific (NVRTC checks that the source compiles for the device).
@@ -68,6 +69,8 @@ class HostKernel:
                 converted.append(ctypes.c_void_p(a.ctypes.data))
             elif isinstance(a, np.integer):
                 converted.append(ctypes.c_longlong(int(a)))
+            elif isinstance(a, np.floating):
+                converted.append(ctypes.c_double(float(a)))
             else:
                 raise TypeError(f"a raw kernel argument of type {type(a).__name__}")
         self._function(*converted)

@@ -18,6 +18,10 @@ from croton.graph.type import TensorType
 STATE_LAYOUT = ("state_high", "state_low", "inc_high", "inc_low", "has_uint32", "uinteger")
 STATE_LENGTH = len(STATE_LAYOUT)
 
+#: PCG64's 128-bit LCG multiplier (a step is ``state * multiplier + inc``), for backends
+#: that step the generator in their own code
+PCG64_MULTIPLIER = 0x2360ED051FC65DA44385DF649FCCF645
+
 #: each distribution's parameters, in input order (choice's ``p`` is optional)
 DISTRIBUTIONS = {
     "uniform": ("low", "high"),
