@@ -93,3 +93,34 @@ def test_gradient_loops_are_simplified_and_agree():
     rng = np.random.default_rng(1)
     data = rng.normal(size=(4, 2)), rng.normal(size=(2, 2)) * 0.5, rng.normal(size=2)
     np.testing.assert_allclose(fast(*data), plain(*data))
+
+
+def _loops(ops):
+    """Every Map and Scan among ``ops`` and, recursively, in their bodies."""
+    from croton.ops.map import Map
+
+    found = []
+    for op in ops:
+        if isinstance(op, (Map, Scan)):
+            found += [op, *_loops(_inner_ops(op))]
+    return found
+
+
+def test_the_bodies_of_jacobian_and_hessian_loops_are_rewritten_at_every_depth():
+    # a hessian of something holding a jacobian: a Map whose body holds the Scan of a
+    # Map's gradient, as autodiff writes them (unmerged, unfused)
+    from croton.autodiff import hessian, jacobian
+
+    x = T.dvector("x")
+    J = jacobian(T.sin(x) * x.sum() ** 2, x)
+    H = hessian(J.sum(), x)
+    written = _loops([J.owner.op, H.owner.op])
+    fast, plain = _both([x], [J, H])
+    loops = _loops(node.op for node in fast.maker.fgraph.toposort())
+    assert {type(op).__name__ for op in loops} == {"Map", "Scan"}
+    assert all(getattr(op, "inner_rewritten", False) for op in loops)
+    size = sum(len(_inner_ops(op)) for op in loops)
+    assert size < sum(len(_inner_ops(op)) for op in written) / 2
+    point = np.array([0.3, -0.2, 0.5])
+    for got, want in zip(fast(point), plain(point)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)

@@ -63,7 +63,12 @@ def passes_for(mode: str, backend=None) -> list:
         stabilize.stabilize_pass,
         canonicalize.canonicalize_pass,
     ]
-    passes += [specialize.specialize_pass, fuse.fuse_pass, scan_rewrites.inner_pass]
+    passes += [
+        specialize.specialize_pass,
+        fuse.fuse_pass,
+        scan_rewrites.inner_pass,
+        scan_rewrites.map_inner_pass,
+    ]
     if backend is not None:
         passes += list(backend.rewrite_passes())
     passes.append(merge_pass)

@@ -7,6 +7,11 @@ An until condition is always kept, with the states and inputs it reads.
 
 ``scan_inner``: each loop body is rewritten with the same passes as the graph around
 it (canonicalize, stabilize, specialize, fuse), once per loop.
+
+``map_inner``: the same for the body of a `Map` (the loop of ``jacobian`` and
+``hessian``). A hessian of something holding a jacobian nests loops in loops; left
+as autodiff wrote them, their bodies repeat work that merging removes and run
+unfused, and a backend that compiles them compiles all of it.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 from croton.graph.basic import Constant
 from croton.graph.fgraph import FunctionGraph
 from croton.graph.traversal import toposort
+from croton.ops.map import Map
 from croton.ops.scan import Scan, clone_inner
 from croton.rewrite.engine import GraphPass, RewriteStats
 
@@ -171,18 +177,49 @@ def _loop_pass(fgraph, stats) -> None:
             simplify_loop(fgraph, node, stats)
 
 
-def _inner_pass(fgraph, stats) -> None:
+def _rewritten_body(op):
+    """``(inputs, outputs)`` of a copy of ``op``'s inner graph, rewritten like the
+    graph around it (its own loops' bodies included)."""
     from croton.rewrite import rewrite_graph
 
-    for node in _scan_nodes(fgraph):
-        op = node.op
-        if getattr(op, "inner_rewritten", False) or node not in fgraph.apply_nodes:
+    inner = FunctionGraph(op.inner_inputs, op.inner_outputs, clone=True)
+    rewrite_graph(inner, mode="FAST_RUN")
+    return inner.inputs, inner.outputs
+
+
+def _replace_loop(fgraph, node, new_op, stats, reason: str) -> None:
+    """Put ``new_op`` (marked rewritten) in ``node``'s place, on the same inputs."""
+    new_op.inner_rewritten = True
+    try:
+        new_node = new_op.make_node(*node.inputs)
+        pairs = list(zip(node.outputs, new_node.outputs, strict=True))
+        if any(not old.type.is_compatible(new.type) for old, new in pairs):
+            return
+    except TypeError:
+        return
+    for old, new in pairs:
+        if fgraph.clients.get(old):
+            fgraph.replace(old, new, reason=reason.partition(":")[0])
+    stats.fired[reason] += 1
+
+
+def _loops_to_rewrite(fgraph, op_class):
+    return [
+        node
+        for node in fgraph.toposort()
+        if isinstance(node.op, op_class) and not getattr(node.op, "inner_rewritten", False)
+    ]
+
+
+def _inner_pass(fgraph, stats) -> None:
+    for node in _loops_to_rewrite(fgraph, Scan):
+        if node not in fgraph.apply_nodes:
             continue
-        inner = FunctionGraph(op.inner_inputs, op.inner_outputs, clone=True)
-        rewrite_graph(inner, mode="FAST_RUN")
+        op = node.op
+        inputs, outputs = _rewritten_body(op)
         new_op = Scan(
-            inner.inputs,
-            inner.outputs,
+            inputs,
+            outputs,
             op.n_sequences,
             op.state_taps,
             op.state_keeps,
@@ -192,33 +229,31 @@ def _inner_pass(fgraph, stats) -> None:
             op.name,
             has_until=op.has_until,
         )
-        new_op.inner_rewritten = True
-        try:
-            new_node = new_op.make_node(*node.inputs)
-            pairs = list(zip(node.outputs, new_node.outputs, strict=True))
-            if any(not old.type.is_compatible(new.type) for old, new in pairs):
-                continue
-        except TypeError:
-            continue
-        for old, new in pairs:
-            if fgraph.clients.get(old):
-                fgraph.replace(old, new, reason="scan_inner")
-        stats.fired["scan_inner: rewrite the loop body"] += 1
+        _replace_loop(fgraph, node, new_op, stats, "scan_inner: rewrite the loop body")
 
 
-class OnlyWithScan:
-    """Run a pass only on graphs that hold a loop (so others show no time for it)."""
+def _map_inner_pass(fgraph, stats) -> None:
+    for node in _loops_to_rewrite(fgraph, Map):
+        if node in fgraph.apply_nodes:
+            new_op = Map(*_rewritten_body(node.op))
+            _replace_loop(fgraph, node, new_op, stats, "map_inner: rewrite the loop body")
 
-    def __init__(self, rewrite_pass: GraphPass):
+
+class OnlyWith:
+    """Run a pass only on graphs that hold a ``loop`` op (so others show no time for it)."""
+
+    def __init__(self, loop: type, rewrite_pass: GraphPass):
+        self.loop = loop
         self.rewrite_pass = rewrite_pass
         self.name = rewrite_pass.name
 
     def __call__(self, fgraph, stats: RewriteStats | None = None) -> RewriteStats:
         stats = stats or RewriteStats()
-        if any(isinstance(node.op, Scan) for node in fgraph.apply_nodes):
+        if any(isinstance(node.op, self.loop) for node in fgraph.apply_nodes):
             self.rewrite_pass(fgraph, stats)
         return stats
 
 
-loop_pass = OnlyWithScan(GraphPass("scan_loop", _loop_pass))
-inner_pass = OnlyWithScan(GraphPass("scan_inner", _inner_pass))
+loop_pass = OnlyWith(Scan, GraphPass("scan_loop", _loop_pass))
+inner_pass = OnlyWith(Scan, GraphPass("scan_inner", _inner_pass))
+map_inner_pass = OnlyWith(Map, GraphPass("map_inner", _map_inner_pass))
