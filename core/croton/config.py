@@ -62,6 +62,13 @@ OPTIONS: dict[str, tuple] = {
         _count,
         "numba: loops over at least this many elements run on several threads",
     ),
+    "numba_segment_lines": (
+        400,
+        _count,
+        "numba: a run of jitted nodes whose generated code is longer than this many lines "
+        "is cut into several segments (numba's compile time grows faster than a function's "
+        "length); 0 never cuts",
+    ),
     "numba_threaded_compile": (
         "background",
         _choice("background", "eager"),

@@ -95,6 +95,49 @@ def test_runtime_errors_name_the_failing_part():
         f(np.ones(3), np.ones(4))
 
 
+@pytest.mark.parametrize("budget", [0, 150])
+def test_a_long_run_of_nodes_is_cut_into_segments_by_its_length(budget):
+    # unrewritten, every operation is a node of its own (and tens of lines of loop)
+    x, y = T.dvectors("x", "y")
+    out = x
+    for k in range(12):
+        out = T.sin(out) * y + k
+    with croton.config.change(numba_segment_lines=budget, numba_parallel=False):
+        f = croton.function([x, y], [out, out.sum()], backend="numba", mode="NONE")
+    steps = _steps(f)
+    assert all(isinstance(step, _Segment) for step in steps)
+    assert len(steps) > 3 if budget else len(steps) == 1
+    a, b = np.linspace(-1, 1, 7), np.linspace(0.5, 2, 7)
+    want = a
+    for k in range(12):
+        want = np.sin(want) * b + k
+    got, total = f(a, b)
+    np.testing.assert_allclose(got, want, rtol=1e-13)
+    np.testing.assert_allclose(total, want.sum(), rtol=1e-13)
+
+
+def test_runs_are_cut_where_their_code_would_pass_the_budget():
+    from croton.graph.fgraph import FunctionGraph
+    from croton_numba.backend import _Step
+    from croton_numba.backend import _steps as cut
+
+    x = T.dvector("x")
+    out = x
+    for _ in range(8):
+        out = T.sin(out)
+    fgraph = FunctionGraph([x], [out])
+    nodes = fgraph.toposort()
+    layout = [("jit", node) for node in nodes]
+    layout[5] = ("python", nodes[5], None)  # a Python step ends a run whatever its length
+    lengths = dict.fromkeys(range(8), 50)
+    lengths[2] = 200  # longer than the budget: a segment of its own
+    steps = cut(fgraph, nodes, layout, lengths, 120)
+    shape = [len(s.nodes) if isinstance(s, _Segment) else "py" for s in steps]
+    assert shape == [2, 1, 2, "py", 2]
+    assert isinstance(steps[3], _Step)
+    assert [len(s.nodes) for s in cut(fgraph, nodes, layout, lengths, 0)[::2]] == [5, 2]
+
+
 @pytest.mark.parametrize("threshold", [0, 10**9])
 def test_parallel_and_serial_loops_agree(threshold):
     x, y = T.dmatrices("x", "y")
