@@ -63,7 +63,7 @@ OPTIONS: dict[str, tuple] = {
         "numba: loops over at least this many elements run on several threads",
     ),
     "numba_segment_lines": (
-        400,
+        800,
         _count,
         "numba: a run of jitted nodes whose generated code is longer than this many lines "
         "is cut into several segments (numba's compile time grows faster than a function's "
