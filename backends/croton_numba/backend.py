@@ -415,8 +415,9 @@ def _steps(fgraph, nodes, layout, lengths: dict, budget: int) -> list:
     A run is cut where its nodes' generated code (``lengths``, in lines, by position)
     would pass ``budget`` lines (0: no limit): numba's analyses of a function (liveness,
     SSA) grow faster than its length, so a gradient graph of a few hundred unfused nodes
-    compiled as one function took twice as long as the same code in four. A cut costs
-    a call a dispatch and the boxing of the values crossing it (microseconds).
+    compiled as one function took twice as long as the same code cut in three. A cut
+    costs a call a dispatch and the boxing of the values crossing it (microseconds), and
+    numba's knowledge of the layout of those values (see docs/backends.rst).
     """
     consumers: dict = {}
     for position, node in enumerate(nodes):
