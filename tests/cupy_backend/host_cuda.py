@@ -11,12 +11,16 @@ and anything CUDA-specific (NVRTC checks that the source compiles for the device
 
 from __future__ import annotations
 
+import atexit
 import ctypes
+import functools
 import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
+import types
 
 import numpy as np
 import pytest
@@ -40,25 +44,8 @@ class HostKernel:
     """A raw kernel compiled for the host; called like a ``cupy.RawKernel``."""
 
     def __init__(self, code: str, name: str):
-        global _directory
-        if shutil.which("g++") is None:
-            pytest.skip("running kernels on the host needs a C++ compiler (g++)")
         self.name, self.code = name, code
-        digest = hashlib.sha1(code.encode()).hexdigest()[:16]
-        if digest not in _libraries:
-            _directory = _directory or tempfile.mkdtemp(prefix="croton-host-cuda-")
-            source = os.path.join(_directory, f"{digest}.cpp")
-            library = os.path.join(_directory, f"{digest}.so")
-            with open(source, "w") as file:
-                file.write(_PRELUDE + code)
-            done = subprocess.run(
-                ["g++", "-O1", "-shared", "-fPIC", "-o", library, source],
-                capture_output=True,
-                text=True,
-            )
-            assert done.returncode == 0, f"{done.stderr}\n{code}"
-            _libraries[digest] = ctypes.CDLL(library)
-        self._function = getattr(_libraries[digest], name)
+        self._function = getattr(_shared_library(_PRELUDE + code, "-O1"), name)
         self._function.restype = None
 
     def __call__(self, grid, block, args):
@@ -76,18 +63,327 @@ class HostKernel:
         self._function(*converted)
 
 
+# -- elementwise and reduction kernels -------------------------------------------------------
+
+#: what CUDA (and CuPy's headers) give a kernel that the host's C++ spells otherwise:
+#: qualifiers, bit casts, half precision (GCC's ``_Float16`` rounds as CUDA's ``half``),
+#: ``isnan``/``isinf`` of complex numbers (``std::complex`` stands in for thrust's)
+_HOST_HEADER = r"""
+#include <cmath>
+#include <complex>
+#include <cstring>
+using namespace std;
+#define __device__
+#define __forceinline__ inline
+typedef _Float16 float16;
+static inline float __int_as_float(int i) { float f; memcpy(&f, &i, sizeof f); return f; }
+static inline double __longlong_as_double(long long i) { double d; memcpy(&d, &i, sizeof d); return d; }
+template <typename T> static inline bool isnan(complex<T> z) { return std::isnan(z.real()) || std::isnan(z.imag()); }
+template <typename T> static inline bool isinf(complex<T> z) { return std::isinf(z.real()) || std::isinf(z.imag()); }
+template <typename T> static inline complex<T> rint(complex<T> z) { return complex<T>(rint(z.real()), rint(z.imag())); }
+"""
+
+#: NumPy's dtype names (how generated kernels declare their parameters) as C++ types
+_STORAGE = {
+    "bool": "bool",
+    "int8": "signed char",
+    "int16": "short",
+    "int32": "int",
+    "int64": "long long",
+    "uint8": "unsigned char",
+    "uint16": "unsigned short",
+    "uint32": "unsigned int",
+    "uint64": "unsigned long long",
+    "float16": "float16",
+    "float32": "float",
+    "float64": "double",
+    "complex64": "complex<float>",
+    "complex128": "complex<double>",
+}
+
+
+def _parameters(text: str) -> list[tuple[np.dtype, str]]:
+    """``"float32 in0, int64 n"`` as [(dtype, name)]; CuPy's ``raw`` and type
+    placeholders are refused (generated kernels use neither)."""
+    parameters = []
+    for part in text.split(","):
+        words = part.split()
+        assert len(words) == 2 and words[0] in _STORAGE, f"unexpected parameter {part!r}"
+        parameters.append((np.dtype(words[0]), words[1]))
+    return parameters
+
+
+def _host_preamble(preamble: str) -> str:
+    return preamble.replace('#include "cupy/float16.cuh"', "")
+
+
+class _PendingLibrary:
+    """Kernels made since the last build, compiled together at the first launch of any.
+
+    One translation unit for every kernel a graph makes (each in its own namespace, as
+    each carries its own copy of the helpers) keeps the C++ compiler's start-up and the
+    standard headers' parsing to once per compiled graph, not once per kernel.
+    """
+
+    def __init__(self):
+        self.pending: dict[str, str] = {}
+        self.functions: dict[str, object] = {}
+
+    def add(self, name: str, source: str) -> None:
+        if name not in self.functions:
+            self.pending[name] = source
+
+    def function(self, name: str):
+        if name not in self.functions:
+            self._build()
+        return self.functions[name]
+
+    def _build(self) -> None:
+        pending, self.pending = self.pending, {}  # (a unit that fails is not built again)
+        units = [f"namespace ns_{name} {{\n{source}\n}}\n" for name, source in pending.items()]
+        library = _shared_library("".join(units), "-O0", *_header_options())
+        for name in pending:
+            self.functions[name] = getattr(library, name)
+            self.functions[name].restype = None
+
+
+_pending = _PendingLibrary()
+
+
+def _work_directory() -> str:
+    """A directory for sources and libraries, removed when the process ends."""
+    global _directory
+    if shutil.which("g++") is None:
+        pytest.skip("running kernels on the host needs a C++ compiler (g++)")
+    if _directory is None:
+        _directory = tempfile.mkdtemp(prefix="croton-host-cuda-")
+        atexit.register(shutil.rmtree, _directory, ignore_errors=True)
+    return _directory
+
+
+def _compile(source: str, library: str, *options: str) -> None:
+    done = subprocess.run(
+        ["g++", *options, "-fPIC", "-o", library, source], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        with open(source) as file:
+            code = file.read()
+        raise AssertionError(f"{done.stderr[:4000]}\n{code[-4000:]}")
+
+
+@functools.cache
+def _header_options() -> tuple[str, ...]:
+    """g++ options that include `_HOST_HEADER`, precompiled once per process (parsing the
+    standard headers was most of each build's time)."""
+    header = os.path.join(_work_directory(), "croton_host_header.hpp")
+    with open(header, "w") as file:
+        file.write(_HOST_HEADER)
+    _compile(header, header + ".gch", "-O0", "-x", "c++-header")
+    return ("-include", header)
+
+
+def _shared_library(code: str, *options: str) -> ctypes.CDLL:
+    """``code`` compiled by the host's C++ compiler with ``options``, and loaded (once per
+    source)."""
+    digest = hashlib.sha1("\0".join((code, *options)).encode()).hexdigest()[:16]
+    if digest not in _libraries:
+        source = os.path.join(_work_directory(), f"{digest}.cpp")
+        library = os.path.join(_work_directory(), f"{digest}.so")
+        with open(source, "w") as file:
+            file.write(code)
+        _compile(source, library, *options, "-shared")
+        _libraries[digest] = ctypes.CDLL(library)
+    return _libraries[digest]
+
+
+def _typed_inputs(parameters, args) -> list[np.ndarray]:
+    """Arguments as arrays of their parameters' dtypes, with CuPy's rule: an array must
+    have its parameter's dtype exactly; a scalar is converted to it."""
+    arrays = []
+    for (dtype, name), arg in zip(parameters, args, strict=True):
+        if isinstance(arg, np.ndarray):
+            if arg.dtype != dtype:
+                raise TypeError(f"Type is mismatched. {name} {arg.dtype} {dtype}")
+            arrays.append(arg)
+        else:
+            arrays.append(np.asarray(arg, dtype=dtype))
+    return arrays
+
+
+def _pointers(arrays) -> ctypes.Array:
+    return (ctypes.c_void_p * len(arrays))(*(a.ctypes.data for a in arrays))
+
+
+class HostElementwiseKernel:
+    """A ``cupy.ElementwiseKernel`` of the backend's, run on the host: its operation
+    inside a loop over the broadcast elements (inputs as const references, outputs as
+    references, as CuPy declares them)."""
+
+    def __init__(self, in_params, out_params, operation, name, preamble=""):
+        self.name = name
+        self.inputs, self.outputs = _parameters(in_params), _parameters(out_params)
+        names = [(d, n, "const ") for d, n in self.inputs] + [(d, n, "") for d, n in self.outputs]
+        references = "\n".join(
+            f"    {const}{_STORAGE[d.name]} &{n} = (({const}{_STORAGE[d.name]}*)_args[{k}])[i];"
+            for k, (d, n, const) in enumerate(names)
+        )
+        _pending.add(
+            name,
+            f"{_host_preamble(preamble)}\n"
+            f'extern "C" void {name}(void** _args, long long _n) {{\n'
+            f"  for (long long i = 0; i < _n; ++i) {{\n{references}\n    {operation};\n  }}\n}}\n",
+        )
+
+    def __call__(self, *args):
+        given = args[len(self.inputs) :]
+        assert len(given) in (0, len(self.outputs)), f"{self.name}: {len(args)} arguments"
+        inputs = _typed_inputs(self.inputs, args[: len(self.inputs)])
+        shape = np.broadcast_shapes(*(a.shape for a in inputs), *(o.shape for o in given))
+        for (dtype, name), out in zip(self.outputs, given):
+            if out.dtype != dtype:
+                raise TypeError(f"Type is mismatched. {name} {out.dtype} {dtype}")
+            if out.shape != shape:
+                raise ValueError("Out shape is mismatched")
+        outputs = list(given) or [np.empty(shape, dtype) for dtype, _ in self.outputs]
+        flat = [np.ascontiguousarray(np.broadcast_to(a, shape)) for a in inputs]
+        work = [np.ascontiguousarray(o) for o in outputs]
+        _pending.function(self.name)(_pointers(flat + work), ctypes.c_longlong(int(np.prod(shape))))
+        for out, result in zip(outputs, work):
+            if result is not out:
+                out[...] = result
+        return _on_device(outputs[0] if len(outputs) == 1 else tuple(outputs))
+
+
+class HostReductionKernel:
+    """A ``cupy.ReductionKernel`` of the backend's, run on the host: for each output
+    element, ``map_expr`` over the reduced elements in order (``_J`` their position),
+    folded by ``reduce_expr`` from ``identity``, stored by ``post_map_expr``."""
+
+    def __init__(
+        self,
+        in_params,
+        out_params,
+        map_expr,
+        reduce_expr,
+        post_map_expr,
+        identity,
+        name,
+        reduce_type,
+        preamble="",
+    ):
+        self.name = name
+        self.inputs, self.outputs = _parameters(in_params), _parameters(out_params)
+        ((out_dtype, out_name),) = self.outputs
+        references = "\n".join(
+            f"      const {_STORAGE[d.name]} &{n} = ((const {_STORAGE[d.name]}*)_args[{k}])[_o * _inner + _J];"
+            for k, (d, n) in enumerate(self.inputs)
+        )
+        out_type = _STORAGE[out_dtype.name]
+        _pending.add(
+            name,
+            f"{_host_preamble(preamble)}\n"
+            f"typedef {reduce_type} _type_reduce;\n"
+            f"#define REDUCE(a, b) ({reduce_expr})\n"
+            f"#define POST_MAP(a) ({post_map_expr})\n"
+            f'extern "C" void {name}(void** _args, long long _outer, long long _inner) {{\n'
+            f"  for (long long _o = 0; _o < _outer; ++_o) {{\n"
+            f"    _type_reduce _s = _type_reduce({identity});\n"
+            f"    for (long long _J = 0; _J < _inner; ++_J) {{\n{references}\n"
+            f"      _type_reduce _a = static_cast<_type_reduce>({map_expr});\n"
+            f"      _s = REDUCE(_s, _a);\n    }}\n"
+            f"    {out_type} &{out_name} = (({out_type}*)_args[{len(self.inputs)}])[_o];\n"
+            f"    POST_MAP(_s);\n  }}\n}}\n"
+            "#undef REDUCE\n#undef POST_MAP\n",
+        )
+
+    def __call__(self, *args, axis=None, keepdims=False, out=None):
+        assert out is None, "the backend's reductions allocate their outputs"
+        inputs = _typed_inputs(self.inputs, args)
+        shape = np.broadcast_shapes(*(a.shape for a in inputs))
+        ndim = len(shape)
+        if axis is None:
+            axes = tuple(range(ndim))
+        else:
+            axes = tuple(sorted(a % ndim for a in np.atleast_1d(axis).tolist())) if ndim else ()
+        kept = [k for k in range(ndim) if k not in axes]
+        order = kept + list(axes)
+        outer = int(np.prod([shape[k] for k in kept]))
+        inner = int(np.prod([shape[k] for k in axes]))
+        flat = [
+            np.ascontiguousarray(np.broadcast_to(a, shape).transpose(order)).reshape(outer, inner)
+            for a in inputs
+        ]
+        ((dtype, _),) = self.outputs
+        result = np.empty(outer, dtype)
+        _pending.function(self.name)(
+            _pointers(flat + [result]), ctypes.c_longlong(outer), ctypes.c_longlong(inner)
+        )
+        out_shape = (
+            tuple(1 if k in axes else n for k, n in enumerate(shape))
+            if keepdims
+            else tuple(shape[k] for k in kept)
+        )
+        return result.reshape(out_shape).view(_DeviceArray)
+
+
+class _DeviceArray(np.ndarray):
+    """A numpy array standing for a ``cupy.ndarray``: ``get()`` copies it to the host."""
+
+    def get(self) -> np.ndarray:
+        return np.array(self)
+
+
+def _on_device(value):
+    """``value`` (an array, or a tuple or list of them) as `_DeviceArray` views; a numpy
+    scalar as a 0-d one (what indexing a cupy array gives)."""
+    if isinstance(value, np.generic):
+        return np.asarray(value).view(_DeviceArray)
+    if isinstance(value, np.ndarray):
+        return value if isinstance(value, _DeviceArray) else value.view(_DeviceArray)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_on_device(v) for v in value)
+    return value
+
+
+def _on_host(value):
+    """``value`` with its `_DeviceArray` views as plain numpy arrays again."""
+    if isinstance(value, _DeviceArray):
+        return value.view(np.ndarray)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_on_host(v) for v in value)
+    return value
+
+
+class _HostCupy(types.ModuleType):
+    """What the backend's rules get for ``cupy`` on the host: numpy's functions, whose
+    arrays come back as `_DeviceArray`, and the kernel classes above for CuPy's."""
+
+    ElementwiseKernel = HostElementwiseKernel
+    ReductionKernel = HostReductionKernel
+    RawKernel = HostKernel
+
+    def __getattr__(self, name):
+        value = getattr(np, name)
+        if callable(value) and not isinstance(value, type):
+            return functools.wraps(value)(lambda *a, **k: _on_device(value(*a, **k)))
+        return value
+
+
+_HOST_CUPY = _HostCupy("cupy_on_host")
+#: ``cupyx`` on the host: its scatter-add is numpy's unbuffered add
+_HOST_CUPYX = types.ModuleType("cupyx_on_host")
+_HOST_CUPYX.scatter_add = lambda a, where, values: np.add.at(a, where, values)
+
+
 def host_rules(monkeypatch):
     """Make the backend's rules run on the host (numpy for cupy, raw kernels as C++) for
     the rest of a test; a function ``run(backend, node, *values)``. Test modules wrap it
     in a fixture."""
     from croton_cupy import kernels, runtime
 
-    def raw(code: str):
-        name = kernels._name("raw", (code,))
-        return HostKernel(kernels.named_source(code, name), name)
-
-    monkeypatch.setattr(runtime, "load_cupy", lambda: np)
-    monkeypatch.setattr(kernels, "raw", raw)
+    monkeypatch.setattr(runtime, "load_cupy", lambda: _HOST_CUPY)
+    monkeypatch.setitem(sys.modules, "cupyx", _HOST_CUPYX)
+    monkeypatch.setattr(kernels, "_objects", {})  # (CuPy's kernel objects other tests made)
 
     def run(backend, node, *values):
         """The output(s) of ``node`` on ``values`` through ``backend``'s rule for it."""
@@ -115,6 +411,16 @@ def assert_same(actual, expected, rtol: float, atol: float = 0.0) -> None:
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol)
 
 
+def _hosted(rule):
+    """A cupy rule whose kernels take and give host arrays (as `_DeviceArray` inside)."""
+
+    def hosted_rule(op, node):
+        kernel = rule(op, node)
+        return lambda *args: _on_host(kernel(*_on_device(args)))
+
+    return hosted_rule
+
+
 class HostBackend(Backend):
     """A backend for the host made of the reference backend's rules, except for the op
     classes ``own``, which get the cupy backend's rules (run as `host_rules` makes them).
@@ -134,7 +440,7 @@ class HostBackend(Backend):
             self.registry.register(op_class, reference.lookup_class(op_class))
         device = CupyBackend.shared().registry
         for op_class in own:
-            self.registry.register(op_class, device.lookup_class(op_class), replace=True)
+            self.registry.register(op_class, _hosted(device.lookup_class(op_class)), replace=True)
 
     def compile(self, fgraph, *, allow_fallback: bool = False):
         from croton_numpy.backend import NumpyExecutable
