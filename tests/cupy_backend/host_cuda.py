@@ -16,6 +16,7 @@ import ctypes
 import functools
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -36,16 +37,87 @@ static const croton_dim3 blockIdx = {0, 0, 0}, threadIdx = {0, 0, 0};
 static const croton_dim3 blockDim = {1, 1, 1}, gridDim = {1, 1, 1};
 """
 
+# blocks of cooperating threads (kernels that call __syncthreads): each block's threads
+# are host threads, run together, one block after another; shared memory is a static,
+# __syncthreads a barrier, and a warp shuffle goes through a slot per thread between two
+# barriers (every thread of the block shuffles together in these kernels, as CUDA's
+# full-mask shuffles require of a warp)
+_BLOCK_PRELUDE = r"""
+#include <barrier>
+#include <cmath>
+#include <cstring>
+#include <thread>
+#include <vector>
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __shared__ static
+struct croton_dim3 { unsigned int x, y, z; };
+static croton_dim3 blockIdx, blockDim, gridDim;
+static thread_local croton_dim3 threadIdx;
+static std::barrier<>* croton_block_barrier;
+static inline void __syncthreads() { croton_block_barrier->arrive_and_wait(); }
+template <typename T> static T __shfl_xor_sync(unsigned, T v, int lane_mask) {
+  static T slots[1024];
+  slots[threadIdx.x] = v;
+  __syncthreads();
+  T other = slots[threadIdx.x ^ lane_mask];
+  __syncthreads();
+  return other;
+}
+typedef _Float16 __half;
+static inline float __half2float(__half h) { return float(h); }
+static inline __half __float2half(float f) { return __half(f); }
+static inline float __int_as_float(int i) { float f; memcpy(&f, &i, sizeof f); return f; }
+static inline double __longlong_as_double(long long i) { double d; memcpy(&d, &i, sizeof d); return d; }
+"""
+
+_BLOCK_LAUNCHER = """
+extern "C" void {name}_launch(unsigned grid, unsigned block, {parameters}) {{
+  std::barrier<> barrier(block);
+  croton_block_barrier = &barrier;
+  gridDim = {{grid, 1, 1}};
+  blockDim = {{block, 1, 1}};
+  for (unsigned b = 0; b < grid; ++b) {{
+    blockIdx = {{b, 0, 0}};
+    std::vector<std::thread> threads;
+    for (unsigned t = 0; t < block; ++t)
+      threads.emplace_back([=] {{ threadIdx = {{t, 0, 0}}; {name}({arguments}); }});
+    for (auto& thread : threads) thread.join();
+  }}
+}}
+"""
+
+
+def _block_source(code: str, name: str) -> str:
+    """A cooperative kernel's source for the host, with ``<name>_launch(grid, block, ...)``."""
+    match = re.search(rf"void\s+{name}\s*\(([^)]*)\)", code)
+    parameters = " ".join(match.group(1).split())
+    arguments = ", ".join(re.findall(r"(\w+)\s*(?:,|$)", parameters))
+    code = code.replace("#include <cuda_fp16.h>", "")
+    launcher = _BLOCK_LAUNCHER.format(name=name, parameters=parameters, arguments=arguments)
+    return _BLOCK_PRELUDE + code + launcher
+
+
 _directory = None
 _libraries: dict[str, ctypes.CDLL] = {}
 
 
 class HostKernel:
-    """A raw kernel compiled for the host; called like a ``cupy.RawKernel``."""
+    """A raw kernel compiled for the host; called like a ``cupy.RawKernel``.
+
+    A grid-stride kernel runs as one thread covering the whole loop; a kernel whose
+    threads cooperate (``__syncthreads``) runs each block as ``block`` host threads.
+    """
 
     def __init__(self, code: str, name: str):
         self.name, self.code = name, code
-        self._function = getattr(_shared_library(_PRELUDE + code, "-O1"), name)
+        self.cooperative = "__syncthreads" in code
+        if self.cooperative:
+            library = _shared_library(_block_source(code, name), "-O1", "-std=c++20", "-pthread")
+            self._function = getattr(library, f"{name}_launch")
+        else:
+            self._function = getattr(_shared_library(_PRELUDE + code, "-O1"), name)
         self._function.restype = None
 
     def __call__(self, grid, block, args):
@@ -60,7 +132,11 @@ class HostKernel:
                 converted.append(ctypes.c_double(float(a)))
             else:
                 raise TypeError(f"a raw kernel argument of type {type(a).__name__}")
-        self._function(*converted)
+        if self.cooperative:
+            (blocks,), (threads,) = grid, block
+            self._function(ctypes.c_uint(blocks), ctypes.c_uint(threads), *converted)
+        else:
+            self._function(*converted)
 
 
 # -- elementwise and reduction kernels -------------------------------------------------------
