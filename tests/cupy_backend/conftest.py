@@ -21,9 +21,15 @@ def _cupy_installed(request):
         pytest.skip(f"needs CuPy (no GPU needed): {runtime.INSTALL_HINT}")
 
 
-@pytest.fixture
-def gpu():
-    """The ``cupy`` module on a machine with a CUDA device; skips the test elsewhere."""
+@pytest.fixture(params=["device", "host"])
+def gpu(request, monkeypatch):
+    """The ``cupy`` module on a machine with a CUDA device (skips the test elsewhere); and,
+    in a second run of the test, on the host: `host_cuda.simulated_device`, whose kernels
+    are compiled for the CPU (the test skips where there is no C++ compiler)."""
+    if request.param == "host":
+        import host_cuda
+
+        return host_cuda.simulated_device(monkeypatch)
     reason = runtime.unavailable_reason()
     if reason is not None:
         pytest.skip(f"needs a GPU: the cupy backend is unavailable here ({reason})")

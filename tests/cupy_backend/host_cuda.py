@@ -402,11 +402,33 @@ class HostReductionKernel:
         return result.reshape(out_shape).view(_DeviceArray)
 
 
+class _HostDevice:
+    """The one device of the simulation (``cupy.cuda.Device()``)."""
+
+    id = 0
+
+    def synchronize(self) -> None:
+        pass
+
+
 class _DeviceArray(np.ndarray):
     """A numpy array standing for a ``cupy.ndarray``: ``get()`` copies it to the host."""
 
     def get(self) -> np.ndarray:
         return np.array(self)
+
+    def __getitem__(self, key):
+        item = super().__getitem__(key)  # an element is a 0-d array in CuPy
+        return np.asarray(item).view(_DeviceArray) if isinstance(item, np.generic) else item
+
+    @property
+    def device(self) -> _HostDevice:
+        return _HostDevice()
+
+    @property
+    def data(self):
+        """CuPy's memory pointer (``a.data.ptr``): the address of the first element."""
+        return types.SimpleNamespace(ptr=self.__array_interface__["data"][0])
 
 
 def _on_device(value):
@@ -437,6 +459,12 @@ class _HostCupy(types.ModuleType):
     ElementwiseKernel = HostElementwiseKernel
     ReductionKernel = HostReductionKernel
     RawKernel = HostKernel
+    ndarray = _DeviceArray
+    cuda = types.SimpleNamespace(Device=lambda device=0: _HostDevice())
+
+    @staticmethod
+    def asnumpy(a) -> np.ndarray:
+        return np.array(a)
 
     def __getattr__(self, name):
         value = getattr(np, name)
@@ -495,6 +523,18 @@ def _hosted(rule):
         return lambda *args: _on_host(kernel(*_on_device(args)))
 
     return hosted_rule
+
+
+def simulated_device(monkeypatch):
+    """Make the cupy backend run whole functions on the host for the rest of a test, as
+    if the host were its GPU: `host_rules`, `_DeviceArray` for device arrays, and the
+    backend available. Returns the stand-in for the ``cupy`` module."""
+    from croton_cupy import runtime
+
+    host_rules(monkeypatch)
+    monkeypatch.setattr(runtime, "unavailable_reason", lambda: None)
+    monkeypatch.setattr(runtime, "is_device_array", lambda value: isinstance(value, _DeviceArray))
+    return _HOST_CUPY
 
 
 class HostBackend(Backend):

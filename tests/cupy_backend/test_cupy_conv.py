@@ -200,7 +200,10 @@ def test_conv2d_with_gradients_matches_numpy_on_the_gpu(gpu, variant, dtype):
     tolerance = 1e-4 if dtype == "float32" else 1e-10
     for expected, actual in zip(reference(xv, wv), device(xv, wv)):
         assert actual.dtype == expected.dtype and actual.shape == expected.shape
-        np.testing.assert_allclose(actual, expected, rtol=tolerance, atol=tolerance)
+        # the second-order gradient reaches 4e4: sums in another order differ by rounding
+        # errors of that size, also where terms cancel to a small entry
+        scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
+        np.testing.assert_allclose(actual, expected, rtol=tolerance, atol=tolerance * scale)
 
 
 @pytest.mark.parametrize("case", conv_cases(), ids=lambda c: c.id)
