@@ -37,11 +37,11 @@ static const croton_dim3 blockIdx = {0, 0, 0}, threadIdx = {0, 0, 0};
 static const croton_dim3 blockDim = {1, 1, 1}, gridDim = {1, 1, 1};
 """
 
-# blocks of cooperating threads (kernels that call __syncthreads): each block's threads
-# are host threads, run together, one block after another; shared memory is a static,
-# __syncthreads a barrier, and a warp shuffle goes through a slot per thread between two
-# barriers (every thread of the block shuffles together in these kernels, as CUDA's
-# full-mask shuffles require of a warp)
+# blocks of cooperating threads (kernels that call __syncthreads): each of a block's
+# threads is a host thread, and the blocks run one after another; shared memory is a
+# static, __syncthreads a barrier, and a warp shuffle goes through a slot per thread
+# between two barriers (every thread of the block shuffles together in these kernels,
+# as CUDA's full-mask shuffles require of a warp)
 _BLOCK_PRELUDE = r"""
 #include <barrier>
 #include <cmath>
@@ -72,19 +72,26 @@ static inline float __int_as_float(int i) { float f; memcpy(&f, &i, sizeof f); r
 static inline double __longlong_as_double(long long i) { double d; memcpy(&d, &i, sizeof d); return d; }
 """
 
+# the block's threads are made once and go through the blocks together; thread 0 moves
+# blockIdx on between two barriers
 _BLOCK_LAUNCHER = """
 extern "C" void {name}_launch(unsigned grid, unsigned block, {parameters}) {{
   std::barrier<> barrier(block);
   croton_block_barrier = &barrier;
   gridDim = {{grid, 1, 1}};
   blockDim = {{block, 1, 1}};
-  for (unsigned b = 0; b < grid; ++b) {{
-    blockIdx = {{b, 0, 0}};
-    std::vector<std::thread> threads;
-    for (unsigned t = 0; t < block; ++t)
-      threads.emplace_back([=] {{ threadIdx = {{t, 0, 0}}; {name}({arguments}); }});
-    for (auto& thread : threads) thread.join();
-  }}
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < block; ++t)
+    threads.emplace_back([=] {{
+      threadIdx = {{t, 0, 0}};
+      for (unsigned b = 0; b < grid; ++b) {{
+        if (t == 0) blockIdx = {{b, 0, 0}};
+        __syncthreads();
+        {name}({arguments});
+        __syncthreads();
+      }}
+    }});
+  for (auto& thread : threads) thread.join();
 }}
 """
 
