@@ -29,6 +29,7 @@ import warnings
 from croton.backend import Backend, resolve_rules
 from croton.compile.program import Program, reraise_with_node
 from croton.graph.basic import Constant
+from croton_numba.scalar_code import RAISING_HELPERS
 from croton_numba.tiers import TieredSegment
 
 # A segment's threaded loops and the BLAS's own threads take turns on the same cores
@@ -233,10 +234,10 @@ class NumbaBackend(Backend):
                     reuse[node] = position
                 try:
                     source = rule(node.op, node, f"k{k}", serial)
-                    functions[k] = (
-                        source,
-                        rule(node.op, node, f"k{k}", threaded) if threaded else source,
-                    )
+                    threaded_source = rule(node.op, node, f"k{k}", threaded) if threaded else source
+                    if any(helper in threaded_source for helper in RAISING_HELPERS):
+                        threaded_source = source  # (an exception cannot leave a prange loop)
+                    functions[k] = (source, threaded_source)
                     layout.append(("jit", node))
                     lowered.add(node)
                     continue

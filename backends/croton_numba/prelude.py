@@ -1,7 +1,7 @@
 """Scalar helpers the generated kernels call (``from croton_numba.prelude import *``).
 
 They follow NumPy's semantics where Python's differ: integer division and remainder by
-zero give 0, ``minimum``/``maximum``/``clip`` propagate nan, sigmoid and softplus do
+zero give 0, a signed integer to a negative integer power raises, ``minimum``/``maximum``/``clip`` propagate nan, sigmoid and softplus do
 not overflow. Complex numbers order lexicographically (real part first) and divide
 by NumPy's algorithm, so that infinities and nan come out as NumPy's do.
 """
@@ -36,6 +36,7 @@ __all__ = [
     "_clip_first",
     "_maximum",
     "_minimum",
+    "_int_power",
     "_power",
     "_remainder",
     "_round_half_away",
@@ -58,6 +59,14 @@ def _remainder(a, b):
 
 @numba.njit(cache=True, error_model="numpy")
 def _power(a, b):
+    return a**b
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _int_power(a, b):
+    # signed integers: numpy refuses negative exponents (numba would give 0)
+    if b < 0:
+        raise ValueError("Integers to negative integer powers are not allowed.")
     return a**b
 
 

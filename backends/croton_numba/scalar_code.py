@@ -59,6 +59,7 @@ SYNTAX = ScalarSyntax(
         ("reciprocal", "c"): "_cdiv(1.0 + 0j, {0})",
         ("sign", "c"): "_csign({0})",
         ("pow", "c"): "_cpow({0}, {1})",
+        ("pow", "i"): "_int_power({0}, {1})",
         ("sinh", "c"): "_csinh({0})",
         ("cosh", "c"): "_ccosh({0})",
         ("tanh", "c"): "_ctanh({0})",
@@ -70,6 +71,10 @@ SYNTAX = ScalarSyntax(
         ("clip", "float16"): "_clip_first({0}, {1}, {2})",
     },
 )
+
+#: calls of the prelude's helpers that raise: a kernel making one keeps its loops serial,
+#: because an exception raised inside a ``numba.prange`` loop comes out as a SystemError
+RAISING_HELPERS = ("_int_power(",)
 
 #: ops that call a `croton_numba.mathlib` function for float32/float64 arguments
 MATHLIB_OPS = (

@@ -95,6 +95,25 @@ def test_runtime_errors_name_the_failing_part():
         f(np.ones(3), np.ones(4))
 
 
+@pytest.mark.parametrize("threshold", [0, 10**9])
+def test_an_integer_to_a_negative_power_raises_as_in_numpy(threshold):
+    x, y = T.lvectors("x", "y")
+    w = croton.shared(np.ones(3), name="w")
+    outputs = [x**y, T.sum((x + 1) ** (y * 2))]
+    with croton.config.change(
+        numba_parallel=True, numba_parallel_threshold=threshold, numba_threaded_compile="eager"
+    ):
+        f = croton.function([x, y], outputs, backend="numba", updates=[(w, w + 1)])
+        g = croton.function([x, y], outputs, backend="numpy")
+    a, b = np.arange(-3, 3), np.array([0, 1, 2, 3, 2, 1])
+    for got, want in zip(f(a, b), g(a, b)):
+        np.testing.assert_array_equal(got, want)
+    for exponents in (np.array([0, 1, 2, -1, 2, 1]), np.array([-2] * 6)):
+        with pytest.raises(ValueError, match="Integers to negative integer powers"):
+            f(a, exponents)
+    np.testing.assert_array_equal(w.get_value(), np.full(3, 2.0))  # the failed calls: no update
+
+
 @pytest.mark.parametrize("budget", [0, 150])
 def test_a_long_run_of_nodes_is_cut_into_segments_by_its_length(budget):
     # unrewritten, every operation is a node of its own (and tens of lines of loop)
