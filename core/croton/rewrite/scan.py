@@ -24,8 +24,15 @@ from croton.ops.scan import Scan, clone_inner
 from croton.rewrite.engine import GraphPass, RewriteStats
 
 
-def _scan_nodes(fgraph):
-    return [node for node in fgraph.toposort() if isinstance(node.op, Scan)]
+def _loop_nodes(fgraph, op_class, *, rewritten: bool = True) -> list:
+    """The nodes of ``op_class`` (in order); with ``rewritten=False``, only those whose
+    body has not been rewritten yet."""
+    return [
+        node
+        for node in fgraph.toposort()
+        if isinstance(node.op, op_class)
+        and (rewritten or not getattr(node.op, "inner_rewritten", False))
+    ]
 
 
 def _rebuild(op: Scan, node, inner_inputs, inner_outputs, keep_states, keep_mapped, keep_inputs):
@@ -172,7 +179,7 @@ def simplify_loop(fgraph, node, stats) -> bool:
 
 
 def _loop_pass(fgraph, stats) -> None:
-    for node in _scan_nodes(fgraph):
+    for node in _loop_nodes(fgraph, Scan):
         if node in fgraph.apply_nodes:
             simplify_loop(fgraph, node, stats)
 
@@ -203,16 +210,8 @@ def _replace_loop(fgraph, node, new_op, stats, reason: str) -> None:
     stats.fired[reason] += 1
 
 
-def _loops_to_rewrite(fgraph, op_class):
-    return [
-        node
-        for node in fgraph.toposort()
-        if isinstance(node.op, op_class) and not getattr(node.op, "inner_rewritten", False)
-    ]
-
-
 def _inner_pass(fgraph, stats) -> None:
-    for node in _loops_to_rewrite(fgraph, Scan):
+    for node in _loop_nodes(fgraph, Scan, rewritten=False):
         if node not in fgraph.apply_nodes:
             continue
         op = node.op
@@ -233,7 +232,7 @@ def _inner_pass(fgraph, stats) -> None:
 
 
 def _map_inner_pass(fgraph, stats) -> None:
-    for node in _loops_to_rewrite(fgraph, Map):
+    for node in _loop_nodes(fgraph, Map, rewritten=False):
         if node in fgraph.apply_nodes:
             new_op = Map(*_rewritten_body(node.op))
             _replace_loop(fgraph, node, new_op, stats, "map_inner: rewrite the loop body")
