@@ -55,6 +55,8 @@ SYNTAX = ScalarSyntax(
         "reciprocal": "(1.0f / {0})",
     },
     kind_overrides={
+        # a negative exponent sets the kernel's status (`STATUS`): NumPy raises for it
+        ("pow", "i"): "_checked_power({0}, {1}, _croton_status)",
         ("invert", "b"): "(!{0})",
         ("abs", "u"): "{0}",
         ("floor", "b"): "{0}",
@@ -99,6 +101,21 @@ SYNTAX = ScalarSyntax(
         ("clip", "float16"): "_clip_first({0}, {1}, {2})",
     },
 )
+
+
+#: the local a kernel's statements set to nonzero where NumPy would raise (a signed
+#: integer to a negative power); `ERROR` is the one-element array it is reported in
+STATUS = "_croton_status"
+ERROR = "_croton_error"
+#: NumPy's error for what sets the status
+ERROR_MESSAGE = "Integers to negative integer powers are not allowed."
+
+
+def sets_status(statements) -> bool:
+    """Whether generated ``statements`` (or an expression) can set `STATUS`."""
+    return any(
+        STATUS in line for line in ([statements] if isinstance(statements, str) else statements)
+    )
 
 
 def check_dtype(dtype: str, what: str = "dtype") -> str:
@@ -434,8 +451,9 @@ template <typename T> __device__ __forceinline__ complex<T> _complex_log1p(compl
   return complex<T>(log(hypot(re, z.imag())), atan2(z.imag(), re));
 }
 
-// power: integers by squaring (wrapping; NumPy refuses negative exponents, which give 0
-// here), floats as C's pow, complex numbers as NumPy's (exact small integer exponents)
+// power: integers by squaring (wrapping; a negative exponent gives 0 and, for signed
+// integers, sets the kernel's status, so that the host raises NumPy's error), floats as
+// C's pow, complex numbers as NumPy's (exact small integer exponents)
 template <typename T> __device__ T _power(T a, T b) {
   if (b < T(0)) return T(0);
   unsigned long long base = (unsigned long long)a, result = 1ULL, e = (unsigned long long)b;
@@ -445,6 +463,10 @@ template <typename T> __device__ T _power(T a, T b) {
     e >>= 1;
   }
   return T(result);
+}
+template <typename T> __device__ __forceinline__ T _checked_power(T a, T b, int& status) {
+  if (b < T(0)) status = 1;
+  return _power(a, b);
 }
 __device__ __forceinline__ float _power(float a, float b) { return powf(a, b); }
 __device__ __forceinline__ double _power(double a, double b) { return pow(a, b); }

@@ -14,7 +14,7 @@ import numpy as np
 from croton.ops.composite import Composite
 from croton.ops.elemwise import Elemwise, check_runtime_lengths, runtime_broadcast_checks
 from croton.ops.reduce import Argmax, Reduce
-from croton_cupy import cuda_code, kernels
+from croton_cupy import cuda_code, kernels, runtime
 from croton_cupy.lowering import lowers
 
 
@@ -46,15 +46,43 @@ def elementwise_body(scalar_op, input_dtypes, out_dtype: str) -> tuple[list[str]
 
 
 def elementwise_kernel(scalar_op, input_dtypes, out_dtype: str):
-    """The ``ElementwiseKernel`` computing ``scalar_op`` over inputs of ``input_dtypes``."""
+    """The ``ElementwiseKernel`` computing ``scalar_op`` over inputs of ``input_dtypes``.
+
+    Where the statements can set `cuda_code.STATUS` (an integer power), the kernel takes
+    one more output, ``raw int32`` `cuda_code.ERROR`, which an element that sets it sets
+    to 1: call it through `checked_launch`.
+    """
     statements, result = elementwise_body(scalar_op, input_dtypes, out_dtype)
     store = cuda_code.assignment("out0", result, out_dtype, out_dtype)
+    lines = [*statements, store + ";"]
+    out_params = f"{cuda_code.ctype(out_dtype)} out0"
+    if cuda_code.sets_status(lines):
+        lines = [f"int {cuda_code.STATUS} = 0;", *lines]
+        lines.append(f"if ({cuda_code.STATUS}) {cuda_code.ERROR}[0] = 1;")
+        out_params += f", raw int32 {cuda_code.ERROR}"
     return kernels.elementwise(
         _parameters(input_dtypes, "in"),
-        f"{cuda_code.ctype(out_dtype)} out0",
-        "\n".join([*statements, store + ";"]),
+        out_params,
+        "\n".join(lines),
         cuda_code.preamble([*input_dtypes, out_dtype, *_program_dtypes(scalar_op)]),
     )
+
+
+def reports_errors(kernel) -> bool:
+    """Whether an elementwise ``kernel`` takes the error output (see `elementwise_kernel`)."""
+    return cuda_code.ERROR in kernels.GENERATED[kernel.name].fields["out_params"]
+
+
+def checked_launch(kernel, out_dtype: str, args):
+    """Run an elementwise ``kernel`` that reports errors; raise NumPy's error if an
+    element did (reading one flag from the device: only such kernels wait for it)."""
+    cupy = runtime.load_cupy()
+    out = cupy.empty(np.broadcast_shapes(*(a.shape for a in args)), dtype=out_dtype)
+    error = cupy.zeros(1, dtype=np.int32)
+    kernel(*args, out, error)
+    if int(error[0]):
+        raise ValueError(cuda_code.ERROR_MESSAGE)
+    return out
 
 
 def _program_dtypes(scalar_op) -> list[str]:
@@ -72,12 +100,14 @@ def _elemwise(op, node):
     out_dtype = node.outputs[0].type.dtype
     kernel = elementwise_kernel(op.scalar_op, input_dtypes, out_dtype)
     checks = runtime_broadcast_checks([x.type for x in node.inputs], node.outputs[0].ndim)
-    if not checks:
+    errors = reports_errors(kernel)
+    if not checks and not errors:
         return kernel
 
     def checked(*args):
-        check_runtime_lengths(checks, args)
-        return kernel(*args)
+        if checks:
+            check_runtime_lengths(checks, args)
+        return checked_launch(kernel, out_dtype, args) if errors else kernel(*args)
 
     return checked
 
@@ -197,7 +227,16 @@ def _check_not_empty(kind: str, shape: tuple, axes: tuple) -> None:
 def _reduce(op, node):
     input_dtypes = [x.type.dtype for x in node.inputs]
     out_dtype = node.outputs[0].type.dtype
-    kernel = reduction_kernel(op.kind, op.prologue, input_dtypes, out_dtype)
+    mapping = None
+    if op.prologue is not None:
+        mapped_dtype = op.prologue.program[-1][2]
+        if cuda_code.sets_status(elementwise_body(op.prologue, input_dtypes, mapped_dtype)[0]):
+            # a prologue that can fail runs as its own (checked) elementwise kernel first
+            mapping = elementwise_kernel(op.prologue, input_dtypes, mapped_dtype)
+    if mapping is None:
+        kernel = reduction_kernel(op.kind, op.prologue, input_dtypes, out_dtype)
+    else:
+        kernel = reduction_kernel(op.kind, None, [mapped_dtype], out_dtype)
     axis = op.axis
     needs_elements = op.kind in _NUMPY_NAMES
     checks = []
@@ -208,6 +247,8 @@ def _reduce(op, node):
     def reduce(*args):
         if checks:
             check_runtime_lengths(checks, args)
+        if mapping is not None:
+            args = (checked_launch(mapping, mapped_dtype, args),)
         if needs_elements:
             shape = np.broadcast_shapes(*(tuple(a.shape) for a in args))
             _check_not_empty(op.kind, shape, axis)

@@ -185,14 +185,16 @@ _STORAGE = {
 }
 
 
-def _parameters(text: str) -> list[tuple[np.dtype, str]]:
-    """``"float32 in0, int64 n"`` as [(dtype, name)]; CuPy's ``raw`` and type
-    placeholders are refused (generated kernels use neither)."""
+def _parameters(text: str) -> list[tuple[np.dtype, str, bool]]:
+    """``"float32 in0, raw int32 flag"`` as [(dtype, name, raw)]; CuPy's type
+    placeholders are refused (generated kernels declare concrete types)."""
     parameters = []
     for part in text.split(","):
         words = part.split()
+        raw = words[0] == "raw"
+        words = words[1:] if raw else words
         assert len(words) == 2 and words[0] in _STORAGE, f"unexpected parameter {part!r}"
-        parameters.append((np.dtype(words[0]), words[1]))
+        parameters.append((np.dtype(words[0]), words[1], raw))
     return parameters
 
 
@@ -283,7 +285,7 @@ def _typed_inputs(parameters, args) -> list[np.ndarray]:
     """Arguments as arrays of their parameters' dtypes, with CuPy's rule: an array must
     have its parameter's dtype exactly; a scalar is converted to it."""
     arrays = []
-    for (dtype, name), arg in zip(parameters, args, strict=True):
+    for (dtype, name, _), arg in zip(parameters, args, strict=True):
         if isinstance(arg, np.ndarray):
             if arg.dtype != dtype:
                 raise TypeError(f"Type is mismatched. {name} {arg.dtype} {dtype}")
@@ -300,16 +302,22 @@ def _pointers(arrays) -> ctypes.Array:
 class HostElementwiseKernel:
     """A ``cupy.ElementwiseKernel`` of the backend's, run on the host: its operation
     inside a loop over the broadcast elements (inputs as const references, outputs as
-    references, as CuPy declares them)."""
+    references, as CuPy declares them; a ``raw`` output as a pointer to its first
+    element, which the caller passes)."""
 
     def __init__(self, in_params, out_params, operation, name, preamble=""):
         self.name = name
         self.inputs, self.outputs = _parameters(in_params), _parameters(out_params)
-        names = [(d, n, "const ") for d, n in self.inputs] + [(d, n, "") for d, n in self.outputs]
-        references = "\n".join(
-            f"    {const}{_STORAGE[d.name]} &{n} = (({const}{_STORAGE[d.name]}*)_args[{k}])[i];"
-            for k, (d, n, const) in enumerate(names)
-        )
+        assert not any(raw for _, _, raw in self.inputs), "raw inputs are not emulated"
+        lines = []
+        for k, (d, n, raw) in enumerate(self.inputs + self.outputs):
+            const = "const " if k < len(self.inputs) else ""
+            element = f"{const}{_STORAGE[d.name]}"
+            if raw:
+                lines.append(f"    {element}* {n} = ({element}*)_args[{k}];")
+            else:
+                lines.append(f"    {element} &{n} = (({element}*)_args[{k}])[i];")
+        references = "\n".join(lines)
         _pending.add(
             name,
             f"{_host_preamble(preamble)}\n"
@@ -319,15 +327,19 @@ class HostElementwiseKernel:
 
     def __call__(self, *args):
         given = args[len(self.inputs) :]
-        assert len(given) in (0, len(self.outputs)), f"{self.name}: {len(args)} arguments"
+        raw = any(r for _, _, r in self.outputs)
+        expected = (len(self.outputs),) if raw else (0, len(self.outputs))
+        assert len(given) in expected, f"{self.name}: {len(args)} arguments"
         inputs = _typed_inputs(self.inputs, args[: len(self.inputs)])
-        shape = np.broadcast_shapes(*(a.shape for a in inputs), *(o.shape for o in given))
-        for (dtype, name), out in zip(self.outputs, given):
+        broadcast = [o.shape for (_, _, r), o in zip(self.outputs, given) if not r]
+        shape = np.broadcast_shapes(*(a.shape for a in inputs), *broadcast)
+        for (dtype, name, r), out in zip(self.outputs, given):
             if out.dtype != dtype:
                 raise TypeError(f"Type is mismatched. {name} {out.dtype} {dtype}")
-            if out.shape != shape:
+            if not r and out.shape != shape:
                 raise ValueError("Out shape is mismatched")
-        outputs = list(given) or [np.empty(shape, dtype) for dtype, _ in self.outputs]
+            assert not r or out.flags.c_contiguous, "a raw output is written in place"
+        outputs = list(given) or [np.empty(shape, dtype) for dtype, _, _ in self.outputs]
         flat = [np.ascontiguousarray(np.broadcast_to(a, shape)) for a in inputs]
         work = [np.ascontiguousarray(o) for o in outputs]
         _pending.function(self.name)(_pointers(flat + work), ctypes.c_longlong(int(np.prod(shape))))
@@ -356,10 +368,10 @@ class HostReductionKernel:
     ):
         self.name = name
         self.inputs, self.outputs = _parameters(in_params), _parameters(out_params)
-        ((out_dtype, out_name),) = self.outputs
+        ((out_dtype, out_name, _),) = self.outputs
         references = "\n".join(
             f"      const {_STORAGE[d.name]} &{n} = ((const {_STORAGE[d.name]}*)_args[{k}])[_o * _inner + _J];"
-            for k, (d, n) in enumerate(self.inputs)
+            for k, (d, n, _) in enumerate(self.inputs)
         )
         out_type = _STORAGE[out_dtype.name]
         _pending.add(
@@ -396,7 +408,7 @@ class HostReductionKernel:
             np.ascontiguousarray(np.broadcast_to(a, shape).transpose(order)).reshape(outer, inner)
             for a in inputs
         ]
-        ((dtype, _),) = self.outputs
+        ((dtype, _, _),) = self.outputs
         result = np.empty(outer, dtype)
         _pending.function(self.name)(
             _pointers(flat + [result]), ctypes.c_longlong(outer), ctypes.c_longlong(inner)
@@ -416,6 +428,18 @@ class _HostDevice:
 
     def synchronize(self) -> None:
         pass
+
+
+def host_kernel(source):
+    """The host's version of a recorded kernel (a `croton_cupy.kernels.KernelSource`)."""
+    from croton_cupy import kernels
+
+    parts = source.parts
+    if source.kind == "elementwise":
+        return HostElementwiseKernel(*parts[:3], source.name, parts[3])
+    if source.kind == "reduction":
+        return HostReductionKernel(*parts[:6], source.name, parts[6], parts[7])
+    return HostKernel(kernels.named_source(parts[0], source.name), source.name)
 
 
 class _DeviceArray(np.ndarray):

@@ -8,9 +8,9 @@ a GPU (the ``gpu`` fixture): values against numpy.
 
 from __future__ import annotations
 
-import os
 import re
 
+import host_cuda
 import numpy as np
 import pytest
 
@@ -104,7 +104,9 @@ def test_every_scalar_op_and_dtype_has_a_kernel(every_op_kernel):
         assert kernels.GENERATED[source.name] is source
         expected = ", ".join(f"{d} in{k}" for k, d in enumerate(dtypes))
         assert source.fields["in_params"] == expected, op
-        assert re.fullmatch(r"\w+ out0", source.fields["out_params"])
+        assert re.fullmatch(
+            rf"\w+ out0(, raw int32 {cuda_code.ERROR})?", source.fields["out_params"]
+        )
         assert "out0 = " in source.fields["operation"]
         names.add(source.name)
     # one kernel per distinct source (floor, ceil, trunc and identity of an integer are
@@ -119,7 +121,10 @@ def test_output_parameter_has_the_nodes_dtype(every_op_kernel):
             out = op[len("cast{") : -1]
         else:
             out = SCALAR_OPS[name].resolve(list(dtypes))[1]
-        assert source.fields["out_params"] == f"{out} out0"
+        # signed integer powers report negative exponents through an error flag
+        raises = name == "pow" and np.dtype(dtypes[0]).kind == "i"
+        error = f", raw int32 {cuda_code.ERROR}" if raises else ""
+        assert source.fields["out_params"] == f"{out} out0{error}", op
 
 
 def test_no_user_string_in_generated_source(every_op_kernel):
@@ -336,6 +341,28 @@ def test_gpu_integer_and_half_ops_match_numpy(gpu, cupy_backend):
             np.testing.assert_array_equal(f(xv, yv), g(xv, yv))
 
 
+@pytest.mark.parametrize("dtype", ["int8", "int32", "int64"])
+def test_gpu_integer_powers_raise_for_negative_exponents_as_numpy(gpu, dtype):
+    x, y = T.tensor(dtype=dtype, shape=(None,)), T.tensor(dtype=dtype, shape=(None,))
+    w = croton.shared(np.zeros(2), name="w")
+    outputs = [x**y, T.sum((x + 1) ** (y * 2)), T.exp(T.cast(x ** T.abs(y), "float64"))]
+    f = croton.function([x, y], outputs, backend="cupy", updates=[(w, w + 1)])
+    g = croton.function([x, y], outputs, backend="numpy")
+    xv, yv = np.array([-3, -1, 0, 2, 3], dtype=dtype), np.array([0, 1, 2, 3, 1], dtype=dtype)
+    for got, want in zip(f(xv, yv), g(xv, yv)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert w.get_value().tolist() == [1.0, 1.0]
+    for exponents in ([0, 1, 2, -1, 1], [-2] * 5):
+        with pytest.raises(ValueError, match="Integers to negative integer powers"):
+            f(xv, np.array(exponents, dtype=dtype))
+    assert w.get_value().tolist() == [1.0, 1.0]  # the failed calls updated nothing
+    # a reduction whose prologue holds the power
+    s = croton.function([x, y], T.sum(x ** (y - 1)), backend="cupy")
+    assert s(xv, yv + 1) == g(xv, yv)[0].sum()
+    with pytest.raises(ValueError, match="Integers to negative integer powers"):
+        s(xv, yv)
+
+
 # -- reductions -----------------------------------------------------------------------------
 
 REDUCE_KINDS = ("sum", "prod", "max", "min", "all", "any")
@@ -513,165 +540,31 @@ def test_gpu_argmax_matches_numpy(gpu, cupy_backend):
 
 
 # -- the generated code's values, on the host ------------------------------------------------
-# Without a GPU the generated operations still run: compiled by the host's C++ compiler
-# with the CUDA spellings mapped to the standard library's (complex<T> is std::complex,
-# float16 the compiler's _Float16), each kernel becomes a loop over contiguous arrays. This
-# checks the templates, conversions and prelude against NumPy; CUDA's own math library
-# (exp, sin, thrust's complex functions) is replaced by the host's and is not checked.
-
-_HOST_SHIM = r"""
-#include <cmath>
-#include <complex>
-#include <cstring>
-using namespace std;
-#define __device__
-#define __forceinline__ inline
-static inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
-static inline double __longlong_as_double(long long i) { double d; memcpy(&d, &i, 8); return d; }
-template <typename T> inline bool isnan(complex<T> z) { return std::isnan(z.real()) || std::isnan(z.imag()); }
-template <typename T> inline bool isinf(complex<T> z) { return std::isinf(z.real()) || std::isinf(z.imag()); }
-template <typename T> inline complex<T> rint(complex<T> z) { return complex<T>(rint(z.real()), rint(z.imag())); }
-template <typename T> inline complex<T> log2(complex<T> z) { return log(z) / log(T(2)); }
-struct float16 {
-  _Float16 bits;
-  float16(float x) : bits((_Float16)x) {}
-  explicit float16(double x) : bits((_Float16)x) {}
-  operator float() const { return (float)bits; }
-};
-"""
-
-
-def _host_type(dtype: str) -> str:
-    return "float16" if dtype == "float16" else cuda_code.value_type(dtype)
-
-
-def _parsed(params: str) -> list[tuple[str, str]]:
-    return [tuple(p.split()) for p in params.split(",")]
-
-
-def _host_elementwise(source: kernels.KernelSource) -> str:
-    fields = source.fields
-    params = _parsed(fields["in_params"]) + _parsed(fields["out_params"])
-    lines = [f'extern "C" void {source.name}(long n, void** arrays) {{']
-    lines += [
-        f"  {'const ' if k < len(params) - 1 else ''}{_host_type(d)}* p{k} = "
-        f"({_host_type(d)}*)arrays[{k}];"
-        for k, (d, _) in enumerate(params)
-    ]
-    lines.append("  for (long e = 0; e < n; ++e) {")
-    lines += [
-        f"    {'const ' if k < len(params) - 1 else ''}{_host_type(d)} &{name} = p{k}[e];"
-        for k, (d, name) in enumerate(params)
-    ]
-    lines += [f"    {line}" for line in fields["operation"].splitlines()]
-    lines += ["  }", "}"]
-    return "\n".join(lines)
-
-
-def _host_reduction(source: kernels.KernelSource) -> str:
-    """A sequential reduction over the last axis of a contiguous (rows, columns) array."""
-    fields = source.fields
-    ins, (out,) = _parsed(fields["in_params"]), _parsed(fields["out_params"])
-    lines = [
-        f"#define REDUCE(a, b) ({fields['reduce_expr']})",
-        f"#define POST_MAP(a) ({fields['post_map_expr']})",
-        f"typedef {fields['reduce_type']} _type_reduce;",
-        f'extern "C" void {source.name}(long rows, long columns, void** arrays) {{',
-        "  for (long r = 0; r < rows; ++r) {",
-        f"    _type_reduce _s = _type_reduce({fields['identity']});",
-        "    for (long _J = 0; _J < columns; ++_J) {",
-    ]
-    lines += [
-        f"      const {_host_type(d)} {name} = (({_host_type(d)}*)arrays[{k}])[r * columns + _J];"
-        for k, (d, name) in enumerate(ins)
-    ]
-    lines += [
-        f"      _type_reduce _a = static_cast<_type_reduce>({fields['map_expr']});",
-        "      _s = REDUCE(_s, _a);",
-        "    }",
-        f"    {_host_type(out[0])} &{out[1]} = (({_host_type(out[0])}*)arrays[{len(ins)}])[r];",
-        "    POST_MAP(_s);",
-        "  }",
-        "}",
-        "#undef REDUCE",
-        "#undef POST_MAP",
-    ]
-    return "\n".join(lines)
+# Without a GPU the generated operations still run, compiled for the host by `host_cuda`
+# (CUDA's spellings mapped to the standard library's: complex<T> is std::complex, float16
+# the compiler's _Float16). This checks the templates, conversions and prelude against
+# NumPy; CUDA's own math library (exp, sin, thrust's complex functions) is replaced by the
+# host's and is not checked.
 
 
 class HostKernels:
-    """Generated kernels compiled for the host, called on numpy arrays."""
+    """Recorded kernels (`kernels.GENERATED` entries) run on the host, by name."""
 
-    def __init__(self, sources, directory):
-        import ctypes
-        import shutil
-        import subprocess
-
-        compiler = shutil.which("g++")
-        if compiler is None:
-            pytest.skip("no host C++ compiler (g++) to run the generated code on")
-        sources = list({s.name: s for s in sources}.values())
-        standard = (cuda_code.PRELUDE, cuda_code.HALF_PRELUDE, cuda_code.INDEXED_PRELUDE)
-        body = [_HOST_SHIM, *standard]
-        for source in sources:
-            extra = source.fields["preamble"].replace('#include "cupy/float16.cuh"\n', "")
-            for part in standard:
-                extra = extra.replace(part, "")
-            code = (
-                _host_elementwise(source)
-                if source.kind == "elementwise"
-                else _host_reduction(source)
-            )
-            # a kernel's own preamble (a reduction's map function) in a scope of its own
-            body.append(f"namespace {source.name}_scope {{\n{extra}\n{code}\n}}")
-        path = os.path.join(directory, "kernels.cpp")
-        with open(path, "w") as handle:
-            handle.write("\n".join(body))
-        library = os.path.join(directory, "kernels.so")
-        done = subprocess.run(
-            [
-                compiler,
-                "-std=c++17",
-                "-O1",
-                "-ffp-contract=off",
-                "-shared",
-                "-fPIC",
-                "-w",
-                path,
-                "-o",
-                library,
-            ],
-            capture_output=True,
-            text=True,
-        )
-        assert done.returncode == 0, done.stderr[-5000:]
-        self._library = ctypes.CDLL(library)
-        self._sources = {s.name: s for s in sources}
+    def __init__(self, sources, directory=None):
+        self._kernels = {s.name: host_cuda.host_kernel(s) for s in sources}
 
     def elementwise(self, name: str, arrays, out_dtype: str) -> np.ndarray:
-        import ctypes
-
-        arrays = [np.ascontiguousarray(a) for a in np.broadcast_arrays(*arrays)]
-        out = np.empty(arrays[0].shape, dtype=out_dtype)
-        pointers = (ctypes.c_void_p * (len(arrays) + 1))(
-            *[a.ctypes.data for a in arrays], out.ctypes.data
-        )
-        getattr(self._library, name)(ctypes.c_long(out.size), pointers)
+        kernel = self._kernels[name]
+        if len(kernel.outputs) == 1:
+            return np.asarray(kernel(*arrays))
+        # the error flag of a kernel that reports errors (`elementwise.checked_launch`)
+        out = np.empty(np.broadcast_shapes(*(np.shape(a) for a in arrays)), out_dtype)
+        kernel(*arrays, out, np.zeros(1, dtype=np.int32))
         return out
 
     def reduction(self, name: str, arrays, out_dtype: str) -> np.ndarray:
         """Reduce the last axis of ``arrays`` (broadcast together)."""
-        import ctypes
-
-        arrays = [np.ascontiguousarray(a) for a in np.broadcast_arrays(*arrays)]
-        shape = arrays[0].shape
-        out = np.empty(shape[:-1], dtype=out_dtype)
-        pointers = (ctypes.c_void_p * (len(arrays) + 1))(
-            *[a.ctypes.data for a in arrays], out.ctypes.data
-        )
-        rows = int(np.prod(shape[:-1]))
-        getattr(self._library, name)(ctypes.c_long(rows), ctypes.c_long(shape[-1]), pointers)
-        return out
+        return np.asarray(self._kernels[name](*arrays, axis=-1)).view(np.ndarray)
 
 
 def _elemwise_cases():
