@@ -417,7 +417,11 @@ def _join(op, node, name, context):
 def _arange(op, node, name, context):
     _check_dtypes(node)
     dtype = numba_dtype(op.dtype)
-    body = [f"return np.arange(start[()], stop[()], step[()]).astype({dtype})"]
+    body = [
+        "if step[()] == 0:",
+        '    raise ValueError("arange step must not be zero")',
+        f"return np.arange(start[()], stop[()], step[()]).astype({dtype})",
+    ]
     return _function(name, ["start", "stop", "step"], body)
 
 

@@ -124,3 +124,26 @@ def check_case(case, backend: str, seed: int = 0, reference: str = "numpy") -> N
         actual_grads = _gradient_function(case, backend, weights)(*[np.copy(v) for v in values])
     for i, (e, a) in enumerate(zip(expected_grads, actual_grads)):
         assert_conforms(e, a, f"{case.id}: gradient {i} on backend {backend!r}", scale=10.0)
+
+
+def check_error_case(case, backend: str) -> None:
+    """Raise `ConformanceError` unless ``backend`` raises what the reference raises on
+    ``case`` (an `ErrorCase`): ``case.error``, when the compiled function is called."""
+    import croton
+
+    for name in ("numpy", backend):
+        inputs, outputs = case.build()
+        function = croton.function(inputs, outputs, backend=name, on_unused_input="ignore")
+        try:
+            with np.errstate(all="ignore"):
+                function(*case.values())
+        except case.error:
+            continue
+        except Exception as err:
+            raise ConformanceError(
+                f"{case.id}: backend {name!r} raised {type(err).__name__} ({err}), "
+                f"expected {case.error.__name__}"
+            ) from err
+        raise ConformanceError(
+            f"{case.id}: backend {name!r} raised nothing, expected {case.error.__name__}"
+        )

@@ -13,10 +13,12 @@ import numpy as np
 import pytest
 
 from croton.testing.cases import all_cases
-from croton.testing.compare import assert_conforms, check_case
+from croton.testing.cases_errors import error_cases
+from croton.testing.compare import assert_conforms, check_case, check_error_case
 from croton.testing.pytest_plugin import UNSUPPORTED
 
 CASES = all_cases()
+ERROR_CASES = error_cases()
 #: the most known failures a backend may carry before the suite refuses it
 MAX_KNOWN_FAILURES = 10
 
@@ -37,6 +39,17 @@ def test_case(case, croton_backend, request):
     if failure is not None:
         request.applymarker(pytest.mark.xfail(reason=failure, strict=True))
     check_case(case, croton_backend.name)
+
+
+@pytest.mark.parametrize("case", ERROR_CASES, ids=[case.id for case in ERROR_CASES])
+def test_error_case(case, croton_backend, request):
+    unsupported = _declared(croton_backend.unsupported, case.id)
+    if unsupported is not None:
+        pytest.skip(f"{UNSUPPORTED} {croton_backend.name!r}: {unsupported}")
+    failure = _declared(croton_backend.known_failures, case.id)
+    if failure is not None:
+        request.applymarker(pytest.mark.xfail(reason=failure, strict=True))
+    check_error_case(case, croton_backend.name)
 
 
 def test_known_failures_stay_few(croton_backend):
