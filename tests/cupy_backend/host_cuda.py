@@ -28,6 +28,7 @@ import pytest
 
 from croton.backend import Backend, reference_backend, resolve_rules
 from croton.compile.program import Program
+from croton_cupy.cuda_code import SUPPORTED_DTYPES, storage_type
 
 # one block of one thread: the grid-stride loop visits every element in order
 _PRELUDE = """
@@ -166,24 +167,6 @@ template <typename T> static inline bool isinf(complex<T> z) { return std::isinf
 template <typename T> static inline complex<T> rint(complex<T> z) { return complex<T>(rint(z.real()), rint(z.imag())); }
 """
 
-#: NumPy's dtype names (how generated kernels declare their parameters) as C++ types
-_STORAGE = {
-    "bool": "bool",
-    "int8": "signed char",
-    "int16": "short",
-    "int32": "int",
-    "int64": "long long",
-    "uint8": "unsigned char",
-    "uint16": "unsigned short",
-    "uint32": "unsigned int",
-    "uint64": "unsigned long long",
-    "float16": "float16",
-    "float32": "float",
-    "float64": "double",
-    "complex64": "complex<float>",
-    "complex128": "complex<double>",
-}
-
 
 def _parameters(text: str) -> list[tuple[np.dtype, str, bool]]:
     """``"float32 in0, raw int32 flag"`` as [(dtype, name, raw)]; CuPy's type
@@ -193,7 +176,7 @@ def _parameters(text: str) -> list[tuple[np.dtype, str, bool]]:
         words = part.split()
         raw = words[0] == "raw"
         words = words[1:] if raw else words
-        assert len(words) == 2 and words[0] in _STORAGE, f"unexpected parameter {part!r}"
+        assert len(words) == 2 and words[0] in SUPPORTED_DTYPES, f"unexpected parameter {part!r}"
         parameters.append((np.dtype(words[0]), words[1], raw))
     return parameters
 
@@ -312,7 +295,7 @@ class HostElementwiseKernel:
         lines = []
         for k, (d, n, raw) in enumerate(self.inputs + self.outputs):
             const = "const " if k < len(self.inputs) else ""
-            element = f"{const}{_STORAGE[d.name]}"
+            element = f"{const}{storage_type(d.name)}"
             if raw:
                 lines.append(f"    {element}* {n} = ({element}*)_args[{k}];")
             else:
@@ -370,10 +353,10 @@ class HostReductionKernel:
         self.inputs, self.outputs = _parameters(in_params), _parameters(out_params)
         ((out_dtype, out_name, _),) = self.outputs
         references = "\n".join(
-            f"      const {_STORAGE[d.name]} &{n} = ((const {_STORAGE[d.name]}*)_args[{k}])[_o * _inner + _J];"
+            f"      const {storage_type(d.name)} &{n} = ((const {storage_type(d.name)}*)_args[{k}])[_o * _inner + _J];"
             for k, (d, n, _) in enumerate(self.inputs)
         )
-        out_type = _STORAGE[out_dtype.name]
+        out_type = storage_type(out_dtype.name)
         _pending.add(
             name,
             f"{_host_preamble(preamble)}\n"

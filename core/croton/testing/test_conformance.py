@@ -30,25 +30,25 @@ def _declared(patterns: dict, case_id: str) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_case(case, croton_backend, request):
-    unsupported = _declared(croton_backend.unsupported, case.id)
+def _apply_declarations(croton_backend, case_id: str, request) -> None:
+    """Skip a case the backend declares unsupported; expect a known failure to fail."""
+    unsupported = _declared(croton_backend.unsupported, case_id)
     if unsupported is not None:
         pytest.skip(f"{UNSUPPORTED} {croton_backend.name!r}: {unsupported}")
-    failure = _declared(croton_backend.known_failures, case.id)
+    failure = _declared(croton_backend.known_failures, case_id)
     if failure is not None:
         request.applymarker(pytest.mark.xfail(reason=failure, strict=True))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_case(case, croton_backend, request):
+    _apply_declarations(croton_backend, case.id, request)
     check_case(case, croton_backend.name)
 
 
 @pytest.mark.parametrize("case", ERROR_CASES, ids=[case.id for case in ERROR_CASES])
 def test_error_case(case, croton_backend, request):
-    unsupported = _declared(croton_backend.unsupported, case.id)
-    if unsupported is not None:
-        pytest.skip(f"{UNSUPPORTED} {croton_backend.name!r}: {unsupported}")
-    failure = _declared(croton_backend.known_failures, case.id)
-    if failure is not None:
-        request.applymarker(pytest.mark.xfail(reason=failure, strict=True))
+    _apply_declarations(croton_backend, case.id, request)
     check_error_case(case, croton_backend.name)
 
 
