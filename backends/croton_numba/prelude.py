@@ -1,8 +1,8 @@
 """Scalar helpers the generated kernels call (``from croton_numba.prelude import *``).
 
 They follow NumPy's semantics where Python's differ: integer division and remainder by
-zero give 0, a signed integer to a negative integer power raises, ``minimum``/``maximum``/``clip`` propagate nan, sigmoid and softplus do
-not overflow. Complex numbers order lexicographically (real part first) and divide
+zero give 0, a signed integer to a negative integer power raises, ``minimum``/``maximum``/
+``clip`` propagate nan, sigmoid and softplus do not overflow. Complex numbers order lexicographically (real part first) and divide
 by NumPy's algorithm, so that infinities and nan come out as NumPy's do.
 """
 

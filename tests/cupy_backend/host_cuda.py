@@ -1,12 +1,22 @@
-"""Running the backend's raw CUDA kernels on the host, to check their values without a GPU.
+"""Running the backend's generated kernels on the host, to check their values without a GPU.
 
-The raw kernels of pooling, convolution and uniform draws are grid-stride loops in plain
-C++ (their few CUDA intrinsics sit behind ``#ifdef __CUDA_ARCH__``, with host spellings),
-so the same source compiled by the host's C++ compiler, with one block of one thread,
-computes every element: a launch becomes a function call. `host_rules`
-runs a lowering rule that way, with numpy standing in for cupy, so its host code (the
-shapes, the copies, the matmuls) runs too. What this cannot see: races between threads,
-and anything CUDA-specific (NVRTC checks that the source compiles for the device).
+Every kernel the backend makes is C++ that the host's compiler can build once CUDA's few
+spellings are given host meanings:
+
+- raw grid-stride kernels (pooling, convolution, uniform draws; their CUDA intrinsics
+  sit behind ``#ifdef __CUDA_ARCH__``) run as one block of one thread, which visits every
+  element: a launch becomes a function call;
+- raw kernels whose threads cooperate (the softmax family: ``__syncthreads``, shared
+  memory, warp shuffles) run each block as that many host threads;
+- elementwise and reduction kernels run as loops over the broadcast elements
+  (`HostElementwiseKernel`, `HostReductionKernel`), with CuPy's rules for arguments.
+
+`host_rules` runs the backend's lowering rules that way, with numpy standing in for
+cupy, so their host code (the shapes, the copies, the matmuls) runs too; `HostBackend`
+mixes some cupy rules into the reference backend; `simulated_device` runs the whole
+backend with the host as its device. What this cannot see: races between threads,
+CUDA's own math library, and code generation for the device (the compile tier's NVRTC
+build covers that).
 """
 
 from __future__ import annotations
@@ -352,9 +362,10 @@ class HostReductionKernel:
         self.name = name
         self.inputs, self.outputs = _parameters(in_params), _parameters(out_params)
         ((out_dtype, out_name, _),) = self.outputs
+        elements = [storage_type(d.name) for d, _, _ in self.inputs]
         references = "\n".join(
-            f"      const {storage_type(d.name)} &{n} = ((const {storage_type(d.name)}*)_args[{k}])[_o * _inner + _J];"
-            for k, (d, n, _) in enumerate(self.inputs)
+            f"      const {t} &{n} = ((const {t}*)_args[{k}])[_o * _inner + _J];"
+            for k, (t, (_, n, _)) in enumerate(zip(elements, self.inputs))
         )
         out_type = storage_type(out_dtype.name)
         _pending.add(
