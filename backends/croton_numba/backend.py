@@ -427,7 +427,6 @@ def _steps(fgraph, nodes, layout, lengths: dict, budget: int) -> list:
     graph_outputs = set(fgraph.outputs)
     steps: list = []
     run: list = []
-    run_lines = 0
 
     def close_run():
         if not run:
@@ -451,14 +450,12 @@ def _steps(fgraph, nodes, layout, lengths: dict, budget: int) -> list:
 
     for position, entry in enumerate(layout):
         if entry[0] == "jit":
+            run_lines = sum(lengths[p] for p, _ in run)
             if budget and run and run_lines + lengths[position] > budget:
                 close_run()
-                run_lines = 0
             run.append((position, entry[1]))
-            run_lines += lengths[position]
         else:
             close_run()
-            run_lines = 0
             steps.append(_Step(entry[1], entry[2]))
     close_run()
     return steps
