@@ -440,6 +440,28 @@ def test_float32_loop_stays_float32(backend):
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
+def test_a_step_that_would_narrow_its_state_is_refused(backend):
+    """An int8 state fed an int32 step would wrap around (100 + 100 = -56): refused, as
+    Theano refuses it; a step that fits its state (int8 + int8) is kept in that dtype."""
+    iv = T.ivector("iv")
+    with pytest.raises(TypeError, match="outputs_info.*int8"):
+        croton.scan(lambda v, acc: acc + v, sequences=iv, outputs_info=T.constant(0, dtype="int8"))
+    with pytest.raises(TypeError, match="float32"):
+        croton.scan(lambda v, acc: acc + v, sequences=T.dvector("d"), outputs_info=T.fscalar("a"))
+    bv = T.bvector("bv")
+    out, _ = croton.scan(
+        lambda v, acc: acc + v, sequences=bv, outputs_info=T.constant(0, dtype="int8")
+    )
+    got = _compile([bv], out, backend)(np.array([100, 27, -5], dtype="int8"))
+    assert got.dtype == np.int8
+    np.testing.assert_array_equal(got, np.cumsum(np.array([100, 27, -5], dtype="int8")))
+    widened, _ = croton.scan(
+        lambda v, acc: acc + v, sequences=bv, outputs_info=T.constant(0, dtype="int32")
+    )
+    got = _compile([bv], widened, backend)(np.array([100, 100, 100], dtype="int8"))
+    np.testing.assert_array_equal(got, [100, 200, 300])
+
+
 def test_compiled_scan_pickles():
     import pickle
 

@@ -261,7 +261,8 @@ def apply_scan(
     true. Each state is a dict with ``initial`` (the outer buffer), ``taps`` (negative
     integers), ``inner`` (``{tap: inner input}``), ``output`` (the inner new value) and
     ``keep`` (``"history"`` or ``"last"``). Inner state outputs are cast to the buffer's
-    dtype when that loses nothing.
+    dtype when that loses nothing; a step whose result would be narrowed (an int8 state
+    from an int64 step wraps around, a float32 state rounds a float64 step) is refused.
     """
     import numpy as np
 
@@ -275,10 +276,12 @@ def apply_scan(
         out = state["output"]
         dtype = state["initial"].dtype
         if out.dtype != dtype:
-            if not np.can_cast(out.dtype, dtype, "same_kind"):
+            if not np.can_cast(out.dtype, dtype, "safe"):
                 raise TypeError(
-                    f"scan: the step returns {out.type} for a state whose initial value is "
-                    f"{dtype}; cast the step's result or the initial value so they agree"
+                    f"scan: the step returns {out.type} for a state whose initial value "
+                    f"(outputs_info) is {dtype}, which cannot hold it without loss; give "
+                    f"the initial value the step's dtype, or cast the step's result to "
+                    f"{dtype}"
                 )
             out = cast(out, dtype)
         inner_outputs.append(out)
