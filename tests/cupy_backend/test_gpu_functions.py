@@ -14,6 +14,7 @@ import pytest
 
 import croton
 import croton.tensor as T
+from croton import In
 from croton_cupy.backend import CupyBackend
 
 
@@ -216,3 +217,21 @@ def test_a_failed_call_leaves_shared_variables_untouched(gpu):
     reference(data, labels)
     for p, q in zip(params, reference_params):
         np.testing.assert_allclose(p.get_value(), q.get_value(), rtol=1e-4, atol=1e-5)
+
+
+def test_an_input_with_an_update_keeps_its_state_on_the_host(gpu):
+    """An ``In(update=...)`` state comes back to the host after each call (numpy, as
+    ``f[name]`` gives it); the next call takes it like any numpy input."""
+    acc, v = T.fscalar("acc"), T.fvector("v")
+    f = croton.function(
+        [In(acc, value=np.float32(0), update=acc + v.sum()), v], acc * 2, backend="cupy"
+    )
+    data = np.arange(6, dtype="float32").reshape(3, 2)
+    state = np.float32(0)
+    for row in data:
+        np.testing.assert_allclose(f(v=row), state * 2)
+        state += row.sum()
+    assert isinstance(f["acc"], np.ndarray) and float(f["acc"]) == float(state)
+    copy = f.copy(delete_updates=True)
+    np.testing.assert_allclose(copy(v=data[0]), state * 2)
+    assert float(f["acc"]) == float(state)

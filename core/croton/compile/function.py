@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from croton.compile.io import In, Out
+from croton.compile.io import _NO_VALUE, In, Out
 from croton.compile.shared import SharedVariable
 from croton.graph.basic import Constant, Variable
 from croton.graph.fgraph import FunctionGraph
@@ -48,28 +48,34 @@ def _normalize_updates(updates) -> list[tuple[SharedVariable, Variable]]:
         if id(var) in seen:
             raise ValueError(f"shared variable {var} is updated twice in the same function")
         seen.add(id(var))
-        if isinstance(value, (bool, int, float, complex)) and not isinstance(value, np.generic):
-            # a Python number is weak (NEP 50): it takes the shared variable's dtype if exact
-            try:
-                value = TensorType(var.dtype, shape=()).filter(value, name=f"the update of {var}")
-            except TypeError:
-                pass
-        value = as_tensor_variable(value)
-        if value.ndim != var.ndim:
-            raise TypeError(
-                f"the update of {var} has {value.ndim} dimensions but the shared variable has "
-                f"{var.ndim}. Reshape the update expression.\n{value.where()}"
-            )
-        if value.dtype != var.dtype:
-            if not np.can_cast(value.dtype, var.dtype, "safe"):
-                raise TypeError(
-                    f"the update of {var} ({var.dtype}) has dtype {value.dtype}, which cannot be "
-                    f"stored without loss. Cast it: `({value}).astype('{var.dtype}')`.\n{value.where()}"
-                )
-            value = value.astype(var.dtype)
-        value = _with_static_shape(value, var.type, f"the update of {var}")
-        result.append((var, value))
+        result.append((var, _update_value(var, value, f"the update of {var}", "shared variable")))
     return result
+
+
+def _update_value(var: Variable, value, what: str, target: str) -> Variable:
+    """``value`` as an expression that can be stored into ``var``: the same number of
+    dimensions, a dtype reached without loss (then cast to ``var``'s) and no static
+    length that contradicts ``var``'s."""
+    if isinstance(value, (bool, int, float, complex)) and not isinstance(value, np.generic):
+        # a Python number is weak (NEP 50): it takes the target's dtype if exact
+        try:
+            value = TensorType(var.dtype, shape=()).filter(value, name=what)
+        except TypeError:
+            pass
+    value = as_tensor_variable(value)
+    if value.ndim != var.ndim:
+        raise TypeError(
+            f"{what} has {value.ndim} dimensions but the {target} has {var.ndim}. Reshape the "
+            f"update expression.\n{value.where()}"
+        )
+    if value.dtype != var.dtype:
+        if not np.can_cast(value.dtype, var.dtype, "safe"):
+            raise TypeError(
+                f"{what} ({var.dtype}) has dtype {value.dtype}, which cannot be stored without "
+                f"loss. Cast it: `({value}).astype('{var.dtype}')`.\n{value.where()}"
+            )
+        value = value.astype(var.dtype)
+    return _with_static_shape(value, var.type, what)
 
 
 def _with_static_shape(value: Variable, target, what: str) -> Variable:
@@ -207,19 +213,37 @@ def function(
     update_pairs = _normalize_updates(updates)
     output_vars = [o.variable for o in outs]
     update_vars = [v for _, v in update_pairs]
+    # inputs whose stored value (their In's ``value``) each call replaces
+    input_updates = []
+    for position, i in enumerate(ins):
+        if i.update is None:
+            continue
+        what = (
+            f"the update of input {position} ({i.name})"
+            if i.name
+            else f"the update of input {position}"
+        )
+        if not i.has_default:
+            raise TypeError(
+                f"{what} has no value to start from: give it one, In({i.variable}, value=..., "
+                "update=...)"
+            )
+        input_updates.append((position, _update_value(i.variable, i.update, what, "input")))
+    state_vars = [v for _, v in input_updates]
 
     replacements = _normalize_givens(givens)
     if replacements:
-        rebuilt = clone_replace(output_vars + update_vars, replacements)
-        output_vars = rebuilt[: len(output_vars)]
-        update_vars = rebuilt[len(output_vars) :]
+        rebuilt = clone_replace(output_vars + update_vars + state_vars, replacements)
+        output_vars, rebuilt = rebuilt[: len(output_vars)], rebuilt[len(output_vars) :]
+        update_vars, state_vars = rebuilt[: len(update_vars)], rebuilt[len(update_vars) :]
         update_pairs = [(s, v) for (s, _), v in zip(update_pairs, update_vars)]
+        input_updates = [(p, v) for (p, _), v in zip(input_updates, state_vars)]
 
     if no_default_updates is not True:
         # False: every default update; a list: all but those of the listed variables
         skipped = list(no_default_updates) if no_default_updates else []
         updated = {id(s) for s, _ in update_pairs} | {id(s) for s in skipped}
-        for var in free_inputs(output_vars + update_vars):
+        for var in free_inputs(output_vars + update_vars + state_vars):
             if (
                 isinstance(var, SharedVariable)
                 and var.default_update is not None
@@ -229,7 +253,7 @@ def function(
                 update_vars.append(var.default_update)
 
     explicit = [i.variable for i in ins]
-    needed = free_inputs(output_vars + update_vars)
+    needed = free_inputs(output_vars + update_vars + state_vars)
     explicit_ids = {id(v) for v in explicit}
     shared_inputs = []
     for var in needed:
@@ -257,7 +281,9 @@ def function(
             raise UnusedInputError(message)
         warnings.warn(message, stacklevel=2)
 
-    fgraph = FunctionGraph(explicit + shared_inputs, output_vars + update_vars, clone=True)
+    fgraph = FunctionGraph(
+        explicit + shared_inputs, output_vars + update_vars + state_vars, clone=True
+    )
     from croton.rewrite import rewrite_graph
 
     rewrite_graph(fgraph, mode=mode, backend=chosen, profile=bool(profile))
@@ -272,6 +298,7 @@ def function(
         updates=update_pairs,
         original_outputs=output_vars,
         allow_input_downcast=allow_input_downcast,
+        input_updates=input_updates,
     )
     return Function(
         maker,
@@ -297,6 +324,7 @@ class FunctionMaker:
         updates,
         original_outputs,
         allow_input_downcast,
+        input_updates=(),
     ):
         self.fgraph = fgraph
         self.backend = backend
@@ -307,6 +335,8 @@ class FunctionMaker:
         self.updates = updates
         self.original_outputs = original_outputs
         self.allow_input_downcast = allow_input_downcast
+        # (position, expression): the inputs whose stored value each call replaces
+        self.input_updates = list(input_updates)
 
 
 def _aliased_outputs(fgraph: FunctionGraph) -> list[bool]:
@@ -359,9 +389,17 @@ class Function:
         self.return_device_arrays = return_device_arrays
         ins = maker.inputs
         self._input_names = {}
+        self._ambiguous = set()  # names that several inputs have
         for position, i in enumerate(ins):
             if i.name is not None:
+                if i.name in self._input_names:
+                    self._ambiguous.add(i.name)
                 self._input_names.setdefault(i.name, position)
+        # each input's stored value (used when a call omits it; `_NO_VALUE` for none):
+        # its In's ``value``, replaced after each call for an In with an ``update``
+        self._defaults = [i.value for i in ins]
+        self._strict = [i.strict for i in ins]
+        self._state_positions = [position for position, _ in maker.input_updates]
         self._input_types = [i.variable.type for i in ins]
         self._input_labels = [
             f"input {position} ({i.name})" if i.name else f"input {position}"
@@ -373,6 +411,7 @@ class Function:
         ]
         self._shared = maker.shared_inputs
         self._update_targets = [s for s, _ in maker.updates]
+        self._writes = bool(self._update_targets or self._state_positions)
         # what a value needs to be passed on unconverted: (dtype, ndim, whether the type
         # fixes any length); anything else goes through TensorType.filter
         self._n_inputs = len(ins)
@@ -395,6 +434,8 @@ class Function:
         values = list(args) + [None] * (len(ins) - len(args))
         given = [True] * len(args) + [False] * (len(ins) - len(args))
         for key, value in kwargs.items():
+            if key in self._ambiguous:
+                raise TypeError(self._ambiguity(key))
             position = self._input_names.get(key)
             if position is None:
                 raise TypeError(
@@ -403,32 +444,50 @@ class Function:
             if given[position]:
                 raise TypeError(f"{self._label()} got input {key!r} twice")
             values[position], given[position] = value, True
-        for position, i in enumerate(ins):
+        for position in range(len(ins)):
             if not given[position]:
-                if not i.has_default:
+                if self._defaults[position] is _NO_VALUE:
                     raise TypeError(f"{self._label()}: missing {self._input_labels[position]}")
-                values[position] = i.value
+                values[position] = self._defaults[position]
         if self.trust_input:
             return values
         if self._numpy_native:
-            return [
-                type_.filter(value, name=label, allow_downcast=downcast)
-                for value, type_, label, downcast in zip(
-                    values, self._input_types, self._input_labels, self._downcast
-                )
-            ]
+            return [self._filter(position, value) for position, value in enumerate(values)]
         backend = self._backend
         converted = []
-        for value, type_, label, downcast in zip(
-            values, self._input_types, self._input_labels, self._downcast
-        ):
-            native = backend.native_value(value, type_)
+        for position, (value, type_) in enumerate(zip(values, self._input_types)):
+            native = backend.native_value(value, type_)  # exact already: strict or not
             if native is None:
-                native = backend.to_backend(
-                    type_.filter(value, name=label, allow_downcast=downcast)
-                )
+                native = backend.to_backend(self._filter(position, value))
             converted.append(native)
         return converted
+
+    def _filter(self, position: int, value):
+        """``value`` converted to input ``position``'s type, or a TypeError naming it."""
+        type_, label = self._input_types[position], self._input_labels[position]
+        if self._strict[position] and not (
+            isinstance(value, np.ndarray)
+            and value.dtype == type_.numpy_dtype
+            and value.ndim == type_.ndim
+        ):
+            got = (
+                f"a {value.dtype} array with {value.ndim} dimensions"
+                if isinstance(value, np.ndarray)
+                else f"a {type(value).__name__}"
+            )
+            raise TypeError(
+                f"{label} is strict: it takes a numpy array of dtype {type_.dtype} with "
+                f"{type_.ndim} dimensions, got {got}. Convert the value "
+                f"(np.asarray(value, dtype='{type_.dtype}')) or drop strict=True."
+            )
+        return type_.filter(value, name=label, allow_downcast=self._downcast[position])
+
+    def _ambiguity(self, name: str) -> str:
+        positions = [p for p, i in enumerate(self.maker.inputs) if i.name == name]
+        return (
+            f"{self._label()}: the name {name!r} is ambiguous: inputs {positions} are all "
+            "called that. Pass them by position, or name them apart with In(variable, name=...)."
+        )
 
     def _positional(self, args) -> list:
         """Every input given positionally: arrays of the right type pass as they are.
@@ -441,19 +500,15 @@ class Function:
             kind = type(value)
             if kind is np.ndarray and value.dtype is dtype and value.ndim == ndim and any_shape:
                 converted.append(value)
+            elif self._strict[position]:
+                converted.append(self._filter(position, value))
             elif ndim == 0 and (
                 (kind is float and dtype is _FLOAT64)
                 or (isinstance(value, np.generic) and value.dtype is dtype)
             ):
                 converted.append(np.asarray(value))
             else:
-                converted.append(
-                    self._input_types[position].filter(
-                        value,
-                        name=self._input_labels[position],
-                        allow_downcast=self._downcast[position],
-                    )
-                )
+                converted.append(self._filter(position, value))
         return converted
 
     def _shared_values(self) -> list:
@@ -472,7 +527,7 @@ class Function:
 
     def __call__(self, *args, **kwargs):
         arguments = self._arguments(args, kwargs)
-        if self._update_targets:
+        if self._writes:
             with _update_lock:
                 results = self._executable(*arguments, *self._shared_values())
                 self._store_updates(results[self._n_outputs :])
@@ -482,6 +537,8 @@ class Function:
         return outputs[0] if self._single else outputs
 
     def _store_updates(self, values) -> None:
+        """Store the new values of the updated shared variables, then of the inputs
+        with an update (kept as numpy arrays, whatever the backend)."""
         copies = self._copy_output[self._n_outputs :]
         native = self._numpy_native
         for var, value, copy in zip(self._update_targets, values, copies):
@@ -490,6 +547,12 @@ class Function:
                 var._set_backend_value(value, None)
             else:
                 var._set_backend_value(self._backend.copy(value) if copy else value, self._backend)
+        n = len(self._update_targets)
+        for position, value, copy in zip(self._state_positions, values[n:], copies[n:]):
+            if native:
+                self._defaults[position] = np.array(value) if copy else np.asarray(value)
+            else:
+                self._defaults[position] = self._backend.to_numpy(value)
 
     def _finish_outputs(self, values) -> list:
         result = []
@@ -519,6 +582,146 @@ class Function:
     def input_storage(self):
         return [i.variable for i in self.maker.inputs]
 
+    # -- stored input values (Theano's ``f[name]``) ----------------------------------------
+    def _position_of(self, key) -> int:
+        """The position of the input ``key`` names: a name, a variable, an `In` or an
+        index."""
+        ins = self.maker.inputs
+        if isinstance(key, str):
+            if key in self._ambiguous:
+                raise KeyError(self._ambiguity(key))
+            position = self._input_names.get(key)
+        elif isinstance(key, In):
+            position = next((p for p, i in enumerate(ins) if i is key), None)
+        elif isinstance(key, Variable):
+            position = next((p for p, i in enumerate(ins) if i.variable is key), None)
+        elif isinstance(key, (int, np.integer)) and -len(ins) <= key < len(ins):
+            position = int(key) % len(ins)
+        else:
+            position = None
+        if position is None:
+            raise KeyError(
+                f"{self._label()} has no input {key!r}; its inputs: "
+                f"{[i.name or str(i.variable) for i in ins]}"
+            )
+        return position
+
+    def __getitem__(self, key):
+        """The value stored for an input (its default, or what its update last stored)."""
+        position = self._position_of(key)
+        value = self._defaults[position]
+        if value is _NO_VALUE:
+            raise KeyError(
+                f"{self._label()}: {self._input_labels[position]} has no stored value; give it "
+                "one with In(variable, value=...) or by assigning f[name] = value"
+            )
+        return self._filter(position, value)
+
+    def __setitem__(self, key, value) -> None:
+        """Store a value for an input: used whenever a call omits that input."""
+        position = self._position_of(key)
+        self._defaults[position] = self._filter(position, value)
+
+    # -- copies --------------------------------------------------------------------------
+    def copy(
+        self,
+        share_memory: bool = False,
+        swap=None,
+        delete_updates: bool = False,
+        name: str | None = None,
+        profile=None,
+    ) -> Function:
+        """A function computing the same outputs, as Theano's ``Function.copy``.
+
+        Parameters
+        ----------
+        share_memory
+            Whether the copy shares this function's stored input values (those of
+            inputs with a ``value``; an update made by either is seen by both). Shared
+            variables are shared either way.
+        swap
+            ``{shared_variable: replacement}``: the copy reads and updates each
+            replacement (a shared variable of the same type) instead.
+        delete_updates
+            Whether the copy leaves out every update (of shared variables, default
+            updates of random streams and inputs with an ``update``); it is compiled
+            again without them.
+        name
+            The copy's name (default: this function's).
+        """
+        maker = self.maker
+        replace = _normalize_swap(swap, maker.shared_inputs, self._label())
+        name = self.name if name is None else name
+        if delete_updates:
+            outputs = [Out(v, o.borrow) for v, o in zip(maker.original_outputs, maker.outputs)]
+            if replace:
+                outputs = [
+                    Out(v, o.borrow)
+                    for v, o in zip(clone_replace([o.variable for o in outputs], replace), outputs)
+                ]
+            inputs = [
+                In(
+                    i.variable,
+                    name=i.name,
+                    value=self._defaults[position],
+                    strict=i.strict,
+                    allow_downcast=i.allow_downcast,
+                    borrow=i.borrow,
+                )
+                for position, i in enumerate(maker.inputs)
+            ]
+            copy = function(
+                inputs,
+                outputs[0] if self._single else outputs,
+                mode=maker.mode,
+                no_default_updates=True,
+                name=name,
+                allow_input_downcast=maker.allow_input_downcast,
+                on_unused_input="ignore",
+                backend=maker.backend,
+                trust_input=self.trust_input,
+                return_device_arrays=self.return_device_arrays,
+            )
+            if share_memory:
+                copy._defaults = self._defaults
+            return copy
+        if replace:
+            n, k = len(maker.original_outputs), len(maker.updates)
+            expressions = clone_replace(
+                list(maker.original_outputs)
+                + [v for _, v in maker.updates]
+                + [v for _, v in maker.input_updates],
+                replace,
+            )
+            maker = FunctionMaker(
+                fgraph=maker.fgraph,
+                backend=maker.backend,
+                mode=maker.mode,
+                inputs=maker.inputs,
+                outputs=maker.outputs,
+                shared_inputs=[replace.get(v, v) for v in maker.shared_inputs],
+                updates=[
+                    (replace.get(s, s), v) for (s, _), v in zip(maker.updates, expressions[n:])
+                ],
+                original_outputs=expressions[:n],
+                allow_input_downcast=maker.allow_input_downcast,
+                input_updates=[
+                    (p, v) for (p, _), v in zip(maker.input_updates, expressions[n + k :])
+                ],
+            )
+        # the same machine code: shared values are arguments of the executable
+        copy = Function(
+            maker,
+            self._executable,
+            single=self._single,
+            name=name,
+            trust_input=self.trust_input,
+            return_device_arrays=self.return_device_arrays,
+        )
+        # (no function writes into a stored value: updates replace it)
+        copy._defaults = self._defaults if share_memory else list(self._defaults)
+        return copy
+
     def __repr__(self) -> str:
         return f"<croton.Function {self.name or ''} on {self._backend.name}: {len(self.maker.fgraph.apply_nodes)} nodes>"
 
@@ -528,11 +731,19 @@ class Function:
 
         maker = self.maker
         # the outputs after givens were substituted: the pickle needs no givens
-        graph = dump_graph(list(maker.original_outputs) + [v for _, v in maker.updates])
+        graph = dump_graph(
+            list(maker.original_outputs)
+            + [v for _, v in maker.updates]
+            + [v for _, v in maker.input_updates]
+        )
         state = {
-            "inputs": [(i.variable, i.name, i.value, i.allow_downcast) for i in maker.inputs],
+            "inputs": [
+                (i.variable, i.name, value, i.allow_downcast, i.strict)
+                for i, value in zip(maker.inputs, self._defaults)
+            ],
             "graph": graph,
             "n_outputs": len(maker.outputs),
+            "updated_inputs": [position for position, _ in maker.input_updates],
             "borrow": [o.borrow for o in maker.outputs],
             "shared": [s for s, _ in maker.updates],
             "single": self._single,
@@ -546,16 +757,49 @@ class Function:
         return (_unpickle_function, (state,))
 
 
+def _normalize_swap(swap, shared_inputs, label: str) -> dict:
+    """``swap`` checked: shared variables the function uses, each mapped to a shared
+    variable of the same type."""
+    if not swap:
+        return {}
+    pairs = list(swap.items()) if isinstance(swap, Mapping) else list(swap)
+    used = {id(v) for v in shared_inputs}
+    result = {}
+    for old, new in pairs:
+        if not isinstance(old, SharedVariable) or id(old) not in used:
+            raise ValueError(
+                f"swap: {old!r} is not a shared variable that {label} uses; it uses "
+                f"{[str(v) for v in shared_inputs]}"
+            )
+        if not isinstance(new, SharedVariable):
+            raise TypeError(f"swap: {old} can only be replaced by a shared variable, got {new!r}")
+        if new.type != old.type:
+            raise TypeError(
+                f"swap: {old} ({old.type}) cannot be replaced by {new} ({new.type}); a "
+                "replacement needs the same type"
+            )
+        result[old] = new
+    return result
+
+
 def _unpickle_function(state) -> Function:
     from croton.graph.serialize import load_graph
 
     variables = load_graph(state["graph"])
-    n = state["n_outputs"]
+    n, k = state["n_outputs"], len(state["shared"])
     outputs = [Out(v, borrow=b) for v, b in zip(variables[:n], state["borrow"])]
-    updates = list(zip(state["shared"], variables[n:]))
+    updates = list(zip(state["shared"], variables[n : n + k]))
+    input_updates = dict(zip(state.get("updated_inputs", []), variables[n + k :]))
     ins = [
-        In(var, name=name, value=value, allow_downcast=downcast)
-        for var, name, value, downcast in state["inputs"]
+        In(
+            var,
+            name=name,
+            value=value,
+            allow_downcast=downcast,
+            strict=bool(strict and strict[0]),
+            update=input_updates.get(position),
+        )
+        for position, (var, name, value, downcast, *strict) in enumerate(state["inputs"])
     ]
     return function(
         ins,

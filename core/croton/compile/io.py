@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from croton.graph.basic import Variable
 
-_NO_VALUE = object()
+
+class _NoValue:
+    """The marker of an input without a default; one object, also after unpickling."""
+
+    def __repr__(self) -> str:
+        return "<no value>"
+
+    def __reduce__(self) -> str:
+        return "_NO_VALUE"
+
+
+_NO_VALUE = _NoValue()
 
 
 class In:
@@ -19,9 +30,15 @@ class In:
     value
         A default used when the caller omits the input.
     update
-        An expression to store into a shared input after each call.
+        An expression (of this and the other inputs) whose value replaces ``value``
+        after each call, so that the input keeps a state between calls; needs a
+        ``value`` to start from.
+    strict
+        Accept only a numpy array of exactly the input's dtype and number of
+        dimensions (no conversion at all).
     mutable, borrow
-        Whether the function may overwrite, or alias, the caller's array.
+        Whether the function may overwrite, or alias, the caller's array (permissions
+        croton does not need: it never writes into an input).
     allow_downcast
         Accept lossy conversions for this input (overrides the function's setting).
     """
