@@ -108,6 +108,19 @@ def test_pp_of_a_compiled_function(xy):
     assert pp(f) == "(x + y)\nexp(x)"
 
 
+def test_pp_of_fused_nodes_writes_their_programs(xy):
+    """Fusion folds elementwise prologues into reductions: pp writes them out (it printed
+    both outputs below as ``sum(x, axis=[0])``)."""
+    x, y = xy
+    f = croton.function([x, y], [T.sum(x**2), T.sum(T.exp(x)), T.exp(x - y) * (T.exp(x - y) + 1)])
+    fused = [node.op for node in f.maker.fgraph.toposort()]
+    assert any(getattr(op, "prologue", None) is not None for op in fused)
+    first, second, third = pp(f).split("\n")
+    assert first == "sum(sqr(x), axis=[0])"
+    assert second == "sum(exp(x), axis=[0])"
+    assert re.fullmatch(r"\{s\d+=exp\(sub\(x, y\)\); mul\(s\d+, add\(s\d+, 1(\.0)?\)\)\}", third)
+
+
 def test_pp_of_a_deep_graph():
     x = T.dvector("x")
     out = x
@@ -130,6 +143,21 @@ def test_debugprint_of_a_variable(xy):
         (2, "y", "D"),
     ]
     assert text.endswith("\n")
+
+
+def test_debugprint_draws_theanos_bars_down_to_later_siblings(xy):
+    x, y = xy
+    text = debugprint((x + y) * T.exp(x) - y, file="str")
+    assert text == (
+        "Elemwise{sub} [id A]\n"
+        " |Elemwise{mul} [id B]\n"
+        " | |Elemwise{add} [id C]\n"
+        " | | |x [id D]\n"
+        " | | |y [id E]\n"
+        " | |Elemwise{exp} [id F]\n"
+        " |   |x [id D]\n"
+        " |y [id E]\n"
+    )
 
 
 def test_debugprint_reuses_ids_for_shared_subexpressions(xy):

@@ -41,11 +41,14 @@ def _leaf(var: Variable) -> str:
 
 
 def _node_text(node, args: list[str], var: Variable) -> str:
+    from croton.ops.composite import Composite
     from croton.ops.elemwise import DimShuffle, Elemwise
     from croton.ops.reduce import Reduce
     from croton.ops.subtensor import Subtensor, format_spec
 
     op = node.op
+    if isinstance(op, Elemwise) and isinstance(op.scalar_op, Composite):
+        return _composite_text(op.scalar_op, args)
     if isinstance(op, Elemwise):
         name = op.scalar_op.name
         if name in _INFIX:
@@ -63,12 +66,20 @@ def _node_text(node, args: list[str], var: Variable) -> str:
             return f"{args[0]}.T"
         return f"{args[0]}.dimshuffle({', '.join(repr(d) for d in op.new_order)})"
     if isinstance(op, Reduce):
-        return f"{op.kind}({args[0]}, axis={list(op.axis)})"
+        operand = args[0] if op.prologue is None else _composite_text(op.prologue, args)
+        return f"{op.kind}({operand}, axis={list(op.axis)})"
     if isinstance(op, Subtensor):
         return f"{args[0]}[{format_spec(op.spec)}]"
     label = type(op).__name__ if not op.__props__ else str(op)
     suffix = f".{var.index}" if len(node.outputs) > 1 else ""
     return f"{label}({', '.join(args)}){suffix}"
+
+
+def _composite_text(composite, args: list[str]) -> str:
+    """A fused program written over its arguments: ``sqr(sub(x, y))``; a program that
+    names a shared step is bracketed, ``{s0=exp(x); mul(s0, s0)}``."""
+    text = composite.expression(args)
+    return f"{{{text}}}" if ";" in text else text
 
 
 def pp(var) -> str:
@@ -130,9 +141,10 @@ def debugprint(
         return assigned[key]
 
     for root in roots:
-        stack = [(root, "", 0)]
+        # (variable, its line's prefix, the prefix its children's lines extend, depth)
+        stack = [(root, "", "", 0)]
         while stack:
-            var, prefix, level = stack.pop()
+            var, prefix, under, level = stack.pop()
             node = var.owner
             name = f" '{var.name}'" if var.name else ""
             type_text = f" {var.type}" if print_type else ""
@@ -145,9 +157,11 @@ def debugprint(
             if id(node) in expanded or (depth != -1 and level + 1 >= depth):
                 continue
             expanded.add(id(node))
-            child_prefix = (" " * len(prefix)) + " |"
-            for child in reversed(node.inputs):
-                stack.append((child, child_prefix, level + 1))
+            # a child's bar runs on down to its next sibling, as in Theano
+            last = len(node.inputs) - 1
+            for k in reversed(range(len(node.inputs))):
+                below = under + ("  " if k == last else " |")
+                stack.append((node.inputs[k], under + " |", below, level + 1))
     text = "\n".join(lines) + "\n"
     if file == "str":
         return text

@@ -14,10 +14,10 @@ from __future__ import annotations
 from croton.ops.scalar import ScalarOp
 
 
-def _format(ref, rendered) -> str:
+def _format(ref, rendered, names) -> str:
     kind = ref[0]
     if kind == "input":
-        return f"i{ref[1]}"
+        return names[ref[1]] if names is not None else f"i{ref[1]}"
     if kind == "step":
         return rendered[ref[1]]
     return repr(ref[1])
@@ -57,8 +57,9 @@ class Composite(ScalarOp):
     def __reduce__(self):
         return (Composite, self.params)
 
-    def expression(self) -> str:
-        """The program as one nested expression, e.g. ``sqr(sub(i0, i1))``.
+    def expression(self, names=None) -> str:
+        """The program as one nested expression, e.g. ``sqr(sub(i0, i1))``; ``names``
+        (one text per input) are written for ``i0``, ``i1``, ... where given.
 
         A step used more than once is written once and named
         (``s0=exp(i0); mul(s0, add(s0, 1))``), so the text grows with the program, not
@@ -73,7 +74,7 @@ class Composite(ScalarOp):
         bindings: list[str] = []
         last = len(self.program) - 1
         for j, (op, args, _) in enumerate(self.program):
-            text = f"{op}({', '.join(_format(a, rendered) for a in args)})"
+            text = f"{op}({', '.join(_format(a, rendered, names) for a in args)})"
             if uses.get(j, 0) > 1 and j != last:
                 bindings.append(f"s{j}={text}")
                 text = f"s{j}"
