@@ -114,7 +114,11 @@ def test_relu_keeps_integers_and_takes_symbolic_alpha():
     got = compile_([v, a], nnet.relu(v, a))(np.array([-2.0, 3.0]), 0.25)
     assert_matches(got, np.array([-0.5, 3.0]))
     assert_matches(
-        evaluate(nnet.relu, np.array([np.nan, np.inf, -np.inf])), np.array([0.0, np.inf, 0.0])
+        evaluate(nnet.relu, np.array([np.nan, np.inf, -np.inf])), np.array([np.nan, np.inf, 0.0])
+    )
+    assert_matches(
+        evaluate(lambda u: nnet.relu(u, 0.1), np.array([np.nan, -np.inf])),
+        np.array([np.nan, -np.inf]),
     )
     assert_matches(
         evaluate(lambda u: nnet.relu(u, np.array(0.5)), np.array([-2.0, 3.0])),

@@ -28,12 +28,12 @@ def relu(x, alpha=0):
     """``max(x, 0)``, or ``x if x > 0 else alpha * x`` (leaky) when ``alpha`` is set.
 
     ``alpha`` may be a number or a tensor. The gradient at exactly 0 is the left
-    derivative: 0, or ``alpha``.
+    derivative: 0, or ``alpha``. A nan stays nan, as in ``np.maximum(x, 0)``.
     """
     x = as_tensor_variable(x)
     if isinstance(alpha, (int, float)) and alpha == 0:
-        return tm.switch(tm.gt(x, 0), x, 0)
-    return tm.switch(tm.gt(x, 0), x, tm.mul(alpha, x))
+        return tm.switch(tm.le(x, 0), 0, x)
+    return tm.switch(tm.le(x, 0), tm.mul(alpha, x), x)
 
 
 def _axis(x, axis):
