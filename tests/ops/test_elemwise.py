@@ -479,6 +479,27 @@ def test_python_scalar_out_of_range_raises():
         T.TensorType("uint8", shape=(None,))() + -1
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int32"])
+def test_comparing_with_a_python_integer_beyond_the_dtype_is_exact(dtype):
+    """NumPy 2 compares ``uint8_array > -1`` exactly (all True) where arithmetic with -1
+    overflows; so does croton, either side of the operator."""
+    values = np.array([0, 5, np.iinfo(dtype).max], dtype)
+    for number in [-(2**40), np.iinfo(dtype).min - 1, np.iinfo(dtype).max + 1, 2**40]:
+        for build, expected in [
+            (lambda v, n=number: v > n, values > number),
+            (lambda v, n=number: v <= n, values <= number),
+            (lambda v, n=number: n < v, number < values),
+            (lambda v, n=number: n >= v, number >= values),
+            (lambda v, n=number: T.eq(v, n), values == number),
+            (lambda v, n=number: T.neq(n, v), number != values),
+        ]:
+            got = run(build, [values])
+            assert got.dtype == np.bool_ and got.shape == values.shape
+            np.testing.assert_array_equal(got, expected)
+    with pytest.raises(OverflowError):
+        T.TensorType(dtype, shape=(None,))() * (2**40)
+
+
 def test_undefined_dtype_combinations_raise_type_error():
     with pytest.raises(TypeError, match="sub"):
         T.bvector().astype("bool") - T.bvector().astype("bool")

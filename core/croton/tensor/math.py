@@ -42,6 +42,9 @@ def _apply(scalar_op, inputs):
                     for x, w, d in zip(inputs, weak, in_dtypes, strict=True)
                 ]
             except OverflowError as err:
+                settled = _settled_comparison(scalar_op.name, inputs, weak)
+                if settled is not None:
+                    return settled
                 raise OverflowError(
                     f"{scalar_op.name}: a Python number does not fit the tensor's dtype: {err}"
                 ) from None
@@ -49,6 +52,42 @@ def _apply(scalar_op, inputs):
     if op is None:
         op = _ELEMWISE_CACHE[scalar_op] = Elemwise(scalar_op)
     return op(*inputs)
+
+
+# comparison: its result for every element of an integer tensor ``x`` in ``x OP n`` when
+# the Python integer ``n`` is above the dtype's range, and when it is below
+_BEYOND_RANGE = {
+    "lt": (True, False),
+    "le": (True, False),
+    "gt": (False, True),
+    "ge": (False, True),
+    "eq": (False, False),
+    "neq": (True, True),
+}
+_MIRRORED = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "neq": "neq"}
+
+
+def _settled_comparison(name: str, inputs, weak):
+    """An integer tensor compared with a Python integer outside its dtype's range: every
+    element compares the same way (NumPy 2: ``uint8_array > -1`` is all True), so the
+    result is a constant array of the tensor's shape. None for anything else."""
+    if name not in _BEYOND_RANGE or len(inputs) != 2 or weak.count(True) != 1:
+        return None
+    number_first = weak[0]
+    number, tensor = (inputs[0], inputs[1]) if number_first else (inputs[1], inputs[0])
+    if type(number) is not int:
+        return None
+    tensor = as_tensor_variable(tensor)
+    if tensor.dtype == "bool" or not np.issubdtype(tensor.dtype, np.integer):
+        return None
+    info = np.iinfo(tensor.dtype)
+    if info.min <= number <= info.max:
+        return None
+    above, below = _BEYOND_RANGE[_MIRRORED[name] if number_first else name]
+    from croton.tensor.shape import ones_like, zeros_like
+
+    result = above if number > info.max else below
+    return (ones_like if result else zeros_like)(tensor, dtype="bool")
 
 
 def _unary(name):
