@@ -16,7 +16,8 @@ PREFIXES = {
     "l": "int64",
     "f": "float32",
     "d": "float64",
-    "c": "complex128",
+    "c": "complex64",
+    "z": "complex128",
 }
 KINDS = {
     "scalar": (),
@@ -57,6 +58,27 @@ def test_plural_constructor(prefix, kind):
     unnamed = plural(2)
     assert len(unnamed) == 2
     assert all(v.name is None for v in unnamed)
+
+
+@pytest.mark.parametrize("prefix", list(PREFIXES))
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_prefixed_names_are_the_types_themselves(prefix, kind):
+    """As in Theano, ``T.dmatrix`` is ``TensorType("float64", (False, False))``: it has the
+    type's attributes and compares (and hashes) equal to it."""
+    named = getattr(T, prefix + kind)
+    same = TensorType(PREFIXES[prefix], KINDS[kind])
+    assert isinstance(named, TensorType)
+    assert named == same and same == named and hash(named) == hash(same)
+    assert (named.dtype, named.ndim, named.shape) == (same.dtype, same.ndim, same.shape)
+    assert named.broadcastable == tuple(s == 1 for s in KINDS[kind])
+    assert named("x").type == named
+    assert named.__name__ == prefix + kind
+
+
+def test_theanos_complex_prefixes():
+    assert T.cmatrix().dtype == "complex64"  # as Theano: c is complex64, z complex128
+    assert T.zvector().dtype == "complex128"
+    assert T.zscalars("a", "b")[1].dtype == "complex128"
 
 
 def test_theano_plural_spellings():

@@ -14,7 +14,8 @@ DTYPE_PREFIXES = {
     "l": "int64",
     "f": "float32",
     "d": "float64",
-    "c": "complex128",
+    "c": "complex64",
+    "z": "complex128",
 }
 SUPPORTED_DTYPES = frozenset(
     "bool int8 int16 int32 int64 uint8 uint16 uint32 uint64 "
@@ -108,7 +109,11 @@ class TensorType:
         )
 
     def __eq__(self, other) -> bool:
-        return type(other) is TensorType and self.dtype == other.dtype and self.shape == other.shape
+        return (
+            isinstance(other, TensorType)
+            and self.dtype == other.dtype
+            and self.shape == other.shape
+        )
 
     def __hash__(self) -> int:
         return self._hash

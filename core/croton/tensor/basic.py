@@ -19,26 +19,48 @@ _SHAPES = {
 }
 
 
-def _constructor(kind: str, fixed_dtype: str | None):
+def _checked_shape(name: str, kind: str, shape):
     default_shape = _SHAPES[kind]
+    if shape is None:
+        return default_shape
+    if len(shape) != len(default_shape):
+        raise ValueError(f"{name} is {len(default_shape)}-d; got the shape {tuple(shape)}")
+    return shape
+
+
+class NamedType(TensorType):
+    """A type with one of Theano's names, such as ``T.dmatrix``.
+
+    It is the type itself (``T.dmatrix == TensorType("float64", (False, False))``,
+    ``T.dmatrix.ndim == 2``), and calling it makes a new input of it, as in Theano:
+    ``T.dmatrix("x")``; ``shape=`` gives lengths known in advance.
+    """
+
+    def __init__(self, kind: str, dtype: str):
+        super().__init__(dtype, shape=_SHAPES[kind])
+        self.kind = kind
+        self.__name__ = f"{DTYPE_PREFIXES_INV[dtype]}{kind}"
+        self.__doc__ = f"A symbolic {kind} input of dtype {dtype}."
+
+    def __call__(self, name: str | None = None, dtype=None, shape=None):
+        if dtype is not None and normalize_dtype(dtype) != self.dtype:
+            raise TypeError(
+                f"{self.__name__} makes {self.dtype} inputs; use "
+                f"{self.kind}(dtype={dtype!r}) for another dtype"
+            )
+        shape = _checked_shape(self.__name__, self.kind, shape)
+        return TensorType(self.dtype, shape=shape)(name)
+
+
+def _constructor(kind: str):
+    """``scalar``, ``matrix``, ...: an input of dtype ``config.floatX`` unless given."""
 
     def make(name: str | None = None, dtype=None, shape=None):
-        if fixed_dtype is not None and dtype is not None and normalize_dtype(dtype) != fixed_dtype:
-            raise TypeError(
-                f"{make.__name__} makes {fixed_dtype} inputs; use {kind}(dtype={dtype!r}) "
-                "for another dtype"
-            )
-        dtype = fixed_dtype or dtype or "floatX"
-        if shape is None:
-            shape = default_shape
-        elif len(shape) != len(default_shape):
-            raise ValueError(
-                f"{make.__name__} is {len(default_shape)}-d; got the shape {tuple(shape)}"
-            )
-        return TensorType(dtype, shape=shape)(name)
+        shape = _checked_shape(kind, kind, shape)
+        return TensorType(dtype or "floatX", shape=shape)(name)
 
-    make.__name__ = f"{DTYPE_PREFIXES_INV.get(fixed_dtype, '')}{kind}"
-    make.__doc__ = f"A symbolic {kind} input of dtype {fixed_dtype or 'floatX (or dtype=)'}."
+    make.__name__ = kind
+    make.__doc__ = f"A symbolic {kind} input of dtype floatX (or dtype=)."
     return make
 
 
@@ -117,13 +139,13 @@ def tensor(*args, dtype=None, shape=None, name: str | None = None, broadcastable
 def _build():
     names = {}
     for kind in _SHAPES:
-        generic = _constructor(kind, None)
+        generic = _constructor(kind)
         names[kind] = generic
         names[_plural_name(kind)] = _plural(generic)
         for prefix, dtype in DTYPE_PREFIXES.items():
             if kind in ("tensor6", "tensor7"):
                 continue
-            single = _constructor(kind, dtype)
+            single = NamedType(kind, dtype)
             names[f"{prefix}{kind}"] = single
             names[_plural_name(f"{prefix}{kind}")] = _plural(single)
     return names
