@@ -28,6 +28,10 @@ class FallbackWarning(UserWarning):
     """A node runs on the reference backend because its backend cannot lower it."""
 
 
+class PythonStepWarning(UserWarning):
+    """An op's own Python code (its ``perform``) runs between a compiling backend's steps."""
+
+
 class LoweringRegistry:
     """One backend's map from op class to lowering rule.
 
@@ -271,11 +275,69 @@ def missing_lowering_message(node: Apply, backend: Backend) -> str:
     )
 
 
+def runs_in_python(op: Op) -> bool:
+    """Whether ``op`` brings its own Python kernel: Theano's
+    ``perform(node, inputs, output_storage)``."""
+    return callable(getattr(op, "perform", None))
+
+
+def perform_rule(backend: Backend) -> Callable:
+    """The rule running an op's ``perform`` on ``backend``, in the reference backend's form
+    (``rule(op, node) -> kernel``): the kernel hands ``perform`` numpy arrays and checks
+    what it stores against the node's output types."""
+    convert = not backend.uses_numpy_arrays
+
+    def rule(op: Op, node: Apply) -> Callable:
+        outputs = node.outputs
+
+        def kernel(*values):
+            if convert:
+                values = [backend.to_numpy(v) for v in values]
+            storage = [[None] for _ in outputs]
+            op.perform(node, list(values), storage)
+            results = tuple(
+                _performed(op, k, out.type, cell[0], values)
+                for k, (out, cell) in enumerate(zip(outputs, storage))
+            )
+            if convert:
+                results = tuple(backend.to_backend(r) for r in results)
+            return results if len(results) > 1 else results[0]
+
+        return kernel
+
+    return rule
+
+
+def _performed(op: Op, k: int, type_, value, inputs) -> np.ndarray:
+    """Output ``k`` as ``op.perform`` stored it, as an array of ``type_`` that shares no
+    memory with the inputs."""
+    if value is None:
+        raise ValueError(
+            f"{op}.perform did not store its output {k}: set output_storage[{k}][0] = value"
+        )
+    array = np.asarray(value)
+    if array.ndim != type_.ndim:
+        raise TypeError(
+            f"{op}.perform stored a {array.ndim}-d value as its output {k}, of type {type_}"
+        )
+    if array.dtype != type_.numpy_dtype:
+        if not np.can_cast(array.dtype, type_.numpy_dtype, "same_kind"):
+            raise TypeError(
+                f"{op}.perform stored {array.dtype} data as its output {k}, of type {type_}; "
+                "convert it in perform"
+            )
+        return array.astype(type_.numpy_dtype)
+    if any(isinstance(v, np.ndarray) and np.may_share_memory(array, v) for v in inputs):
+        return array.copy()  # (a view of an input would escape to the caller)
+    return array
+
+
 def resolve_rules(fgraph_nodes: Iterable[Apply], backend: Backend, allow_fallback: bool):
     """For each node, ``(rule, fell_back)``; raises `MissingLoweringError` without a rule.
 
-    With ``allow_fallback`` a node the backend cannot lower gets the reference backend's
-    rule and a `FallbackWarning`.
+    An op with no rule that has Theano's ``perform`` runs that (a `PythonStepWarning`
+    says so on a backend that compiles). With ``allow_fallback`` any other node the
+    backend cannot lower gets the reference backend's rule and a `FallbackWarning`.
     """
     resolved = []
     for node in fgraph_nodes:
@@ -284,6 +346,16 @@ def resolve_rules(fgraph_nodes: Iterable[Apply], backend: Backend, allow_fallbac
             resolved.append((rule, False))
             continue
         reference = reference_backend()
+        if runs_in_python(node.op):
+            if backend is not reference:
+                warnings.warn(
+                    f"backend {backend.name!r} runs {node.op} through its Python perform(), "
+                    "between its compiled steps",
+                    PythonStepWarning,
+                    stacklevel=4,
+                )
+            resolved.append((perform_rule(backend), True))
+            continue
         fallback = (
             reference.registry.lookup(node.op)
             if allow_fallback and reference is not backend

@@ -235,3 +235,21 @@ def test_an_input_with_an_update_keeps_its_state_on_the_host(gpu):
     copy = f.copy(delete_updates=True)
     np.testing.assert_allclose(copy(v=data[0]), state * 2)
     assert float(f["acc"]) == float(state)
+
+
+def test_an_op_written_in_python_runs_between_device_kernels(gpu):
+    """An op with Theano's ``perform`` gets numpy arrays from the device and its results go
+    back (a Python step, said with a PythonStepWarning)."""
+    from croton.backend import PythonStepWarning
+    from croton.compile.ops import as_op
+
+    @as_op(itypes=[T.fvector], otypes=[T.fvector])
+    def cumulative(a):
+        assert type(a) is np.ndarray
+        return np.cumsum(a)
+
+    x = T.fvector("x")
+    with pytest.warns(PythonStepWarning, match="perform"):
+        f = croton.function([x], T.exp(cumulative(x * 2)) - 1, backend="cupy")
+    data = np.linspace(-1, 1, 7, dtype="float32")
+    np.testing.assert_allclose(f(data), np.expm1(np.cumsum(data * 2)), rtol=1e-6, atol=1e-6)

@@ -164,3 +164,20 @@ def test_function_and_shared_values_pickle():
     g = pickle.loads(pickle.dumps(f))
     assert g(np.ones(2)) == 5.0  # w is [2, 3] in the copy
     assert f(np.ones(2)) == 5.0
+
+
+def test_an_op_written_in_python_runs_eagerly_between_jitted_parts():
+    """Theano's ``perform`` (here through ``as_op``) gets numpy arrays on jax too."""
+    from croton.backend import PythonStepWarning
+    from croton.compile.ops import as_op
+
+    @as_op(itypes=[T.dvector], otypes=[T.dvector])
+    def cumulative(a):
+        assert type(a) is np.ndarray
+        return np.cumsum(a)
+
+    x = T.dvector("x")
+    with pytest.warns(PythonStepWarning, match="perform"):
+        f = croton.function([x], T.sin(cumulative(x * 2)), backend="jax")
+    data = RNG.normal(size=6)
+    np.testing.assert_allclose(f(data), np.sin(np.cumsum(data * 2)), rtol=1e-12)
