@@ -246,3 +246,42 @@ def test_debugprint_of_a_deep_graph():
     assert len(rows) == 3001
     assert rows[-1][1] == "x"
     assert [depth for depth, _, _ in rows] == list(range(3001))
+
+
+# -- Print ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_print_shows_values_when_the_function_runs(backend, capsys):
+    import warnings
+
+    from croton.printing import Print
+
+    x = T.dvector("x")
+    printed = croton.printing.Print("this is a very important value")(x)
+    stats = Print("x", attrs=("shape", "sum"))(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = croton.function([x], printed * 5, backend=backend)
+        g = croton.function([x], T.grad((stats**2).sum(), x), backend=backend)
+        constant = croton.function([x], x + Print("c")(T.constant(3.0)), backend=backend)
+    assert capsys.readouterr().out == ""  # compiling prints nothing
+    np.testing.assert_array_equal(f([1.0, 2.0, 3.0]), [5.0, 10.0, 15.0])
+    assert capsys.readouterr().out == "this is a very important value __str__ = [1. 2. 3.]\n"
+    np.testing.assert_array_equal(g([1.0, 2.0]), [2.0, 4.0])  # the gradient passes through
+    assert capsys.readouterr().out == "x shape = (2,)\nx sum = 3.0\n"
+    np.testing.assert_array_equal(constant([1.0]), [4.0])
+    np.testing.assert_array_equal(constant([2.0]), [5.0])
+    assert capsys.readouterr().out == "c __str__ = 3.0\n" * 2  # not folded away
+
+
+def test_print_takes_a_function_of_its_own():
+    from croton.printing import Print
+
+    seen = []
+    x = T.dvector("x")
+    f = croton.function(
+        [x], Print("m", global_fn=lambda op, v: seen.append((op.message, v.sum())))(x) * 2
+    )
+    np.testing.assert_array_equal(f([1.0, 2.0]), [2.0, 4.0])
+    assert seen == [("m", 3.0)]

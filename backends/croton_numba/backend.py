@@ -143,15 +143,18 @@ class NumbaExecutable:
         graph runs once on small C-contiguous arrays of the inputs' dtypes and ranks
         (static lengths kept, unknown ones 1). Errors from those values are ignored:
         they arise after compilation, and a segment they keep from running compiles at
-        its first real call instead.
+        its first real call instead. Python ops (``perform``) are not run: they give
+        zeros.
         """
         import numpy as np
+
+        from croton.backend import probing
 
         probes = [
             np.zeros(tuple(1 if n is None else n for n in var.type.shape), dtype=var.type.dtype)
             for var in inputs
         ]
-        with warnings.catch_warnings(), _deep_recursion():
+        with warnings.catch_warnings(), _deep_recursion(), probing():
             warnings.simplefilter("ignore")
             try:
                 self._run(*probes)

@@ -6,6 +6,7 @@ group ``croton``), the built-in ones exactly as a third party's.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import warnings
@@ -281,6 +282,22 @@ def runs_in_python(op: Op) -> bool:
     return callable(getattr(op, "perform", None))
 
 
+_probing = threading.local()
+
+
+@contextlib.contextmanager
+def probing():
+    """A run on made-up inputs (numba's compile-time warm-up): within it the Python ops
+    do not run their ``perform`` (it may print, or fail on such values) but give zeros
+    of their output types."""
+    outer = getattr(_probing, "active", False)
+    _probing.active = True
+    try:
+        yield
+    finally:
+        _probing.active = outer
+
+
 def perform_rule(backend: Backend) -> Callable:
     """The rule running an op's ``perform`` on ``backend``, in the reference backend's form
     (``rule(op, node) -> kernel``): the kernel hands ``perform`` numpy arrays and checks
@@ -294,7 +311,12 @@ def perform_rule(backend: Backend) -> Callable:
             if convert:
                 values = [backend.to_numpy(v) for v in values]
             storage = [[None] for _ in outputs]
-            op.perform(node, list(values), storage)
+            if getattr(_probing, "active", False):
+                for cell, out in zip(storage, outputs):
+                    shape = tuple(1 if n is None else n for n in out.type.shape)
+                    cell[0] = np.zeros(shape, dtype=out.type.dtype)
+            else:
+                op.perform(node, list(values), storage)
             results = tuple(
                 _performed(op, k, out.type, cell[0], values)
                 for k, (out, cell) in enumerate(zip(outputs, storage))

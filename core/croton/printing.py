@@ -8,7 +8,7 @@ from __future__ import annotations
 import string
 import sys
 
-from croton.graph.basic import Constant, Variable
+from croton.graph.basic import Apply, Constant, Op, Variable
 from croton.graph.traversal import toposort
 
 _INFIX = {
@@ -167,3 +167,45 @@ def debugprint(
         return text
     (file or sys.stdout).write(text)
     return file
+
+
+def _print_values(op: Print, value) -> None:
+    """Theano's way: one line per attribute, ``message attribute = value``."""
+    for attr in op.attrs:
+        shown = getattr(value, attr)
+        print(op.message, attr, "=", shown() if callable(shown) else shown)
+
+
+class Print(Op):
+    """The identity, printing its input's value each time a function computes it.
+
+    As Theano's ``theano.printing.Print``: ``Print("x is")(x)`` prints ``x is __str__ =
+    [...]``; ``attrs`` names what to print of the array (``("shape", "mean")``), and
+    ``global_fn(op, value)`` replaces the printing. It runs as Python (its ``perform``),
+    so on a compiling backend it is a Python step between the compiled parts. The
+    gradient passes through it unchanged, without printing.
+    """
+
+    __props__ = ("message", "attrs", "global_fn")
+
+    def __init__(self, message: str = "", attrs=("__str__",), global_fn=_print_values):
+        self.message = message
+        self.attrs = tuple(attrs)
+        self.global_fn = global_fn
+
+    def make_node(self, x) -> Apply:
+        from croton.tensor.variable import as_tensor_variable
+
+        x = as_tensor_variable(x)
+        return Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs, output_storage) -> None:
+        (value,) = inputs
+        self.global_fn(self, value)
+        output_storage[0][0] = value
+
+    def infer_shape(self, node, input_shapes):
+        return input_shapes
+
+    def grad(self, inputs, output_grads):
+        return list(output_grads)

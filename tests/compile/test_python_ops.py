@@ -166,3 +166,22 @@ def test_a_failing_perform_leaves_shared_variables_untouched(backend):
     with pytest.raises(ValueError, match="perform failed"):
         f(np.ones(3))
     np.testing.assert_array_equal(w.get_value(), np.arange(3.0))
+
+
+def test_perform_runs_only_when_the_function_is_called(backend):
+    """numba compiles by running the graph once on made-up inputs; a Python op is not run
+    then (it might print, or fail on such values)."""
+    calls = []
+
+    @as_op(itypes=[T.dvector], otypes=[T.dvector])
+    def recorded(a):
+        calls.append(a.copy())
+        return a + 1
+
+    x = T.dvector("x")
+    f = _compile([x], T.exp(recorded(T.sin(x))) * 2, backend)
+    assert calls == []
+    data = np.array([0.5, -1.0])
+    np.testing.assert_allclose(f(data), np.exp(np.sin(data) + 1) * 2)
+    assert len(calls) == 1
+    np.testing.assert_allclose(calls[0], np.sin(data))
