@@ -17,8 +17,10 @@ from croton.compile.io import In, Out
 from croton.compile.shared import SharedVariable, shared
 from croton.config import config
 from croton.graph.basic import Apply, Constant, Op, Variable
+from croton.graph.traversal import clone
 from croton.printing import debugprint, pp
 from croton.scan import scan
+from croton.scan_module import foldl, foldr, map, reduce
 from croton.tensor.blas import dot
 
 __version__ = "0.1.0"
@@ -32,15 +34,20 @@ __all__ = [
     "Out",
     "SharedVariable",
     "Variable",
+    "clone",
     "config",
     "debugprint",
     "dot",
+    "foldl",
+    "foldr",
     "function",
     "grad",
     "gradient",
     "ifelse",
+    "map",
     "pp",
     "printing",
+    "reduce",
     "scan",
     "scan_module",
     "shared",

@@ -114,3 +114,37 @@ def clone_graph(
             memo[id(o)] = n
         Apply(node.op, new_in, new_outputs)
     return new_inputs, [memo.get(id(v), v) for v in outputs], memo
+
+
+def clone(output, replace=None, strict: bool = True, share_inputs: bool = True):
+    """A copy of the graph of ``output`` (a variable or a list), with ``replace``
+    (``{variable: replacement}`` or pairs) substituted, as Theano's ``clone``.
+
+    The copy shares no node with the original. With ``strict`` a replacement must have
+    its variable's type; otherwise the graph above it is typed again. With
+    ``share_inputs=False`` the copy's inputs are new variables too (shared variables and
+    constants are always shared).
+    """
+    from croton.compile.shared import SharedVariable
+    from croton.tensor.variable import as_tensor_variable
+
+    single = not isinstance(output, (list, tuple))
+    outputs = [output] if single else list(output)
+    pairs = list(replace.items()) if isinstance(replace, Mapping) else list(replace or ())
+    substitutions = {}
+    for old, new in pairs:
+        new = as_tensor_variable(new)
+        if strict and new.type != old.type:
+            raise TypeError(
+                f"clone: {old} ({old.type}) cannot be replaced by {new} ({new.type}) with "
+                "strict=True; cast the replacement or pass strict=False"
+            )
+        substitutions[old] = new
+    outputs = clone_replace(outputs, substitutions)
+    inputs = (
+        []
+        if share_inputs
+        else [v for v in free_inputs(outputs) if not isinstance(v, (Constant, SharedVariable))]
+    )
+    _, copies, _ = clone_graph(inputs, outputs)
+    return copies[0] if single else copies

@@ -57,7 +57,7 @@ transpose = lambda x, axes=None: as_tensor_variable(x).transpose(*(axes or ())) 
 
 def __getattr__(name):
     # grad, Lop, Rop and jacobian live in croton.gradient; imported lazily to avoid a cycle
-    if name in ("grad", "Lop", "Rop", "jacobian", "hessian"):
+    if name in ("grad", "Lop", "Rop", "jacobian", "hessian", "verify_grad"):
         from croton import gradient
 
         return getattr(gradient, name)

@@ -132,6 +132,7 @@ bitwise_and, bitwise_or, bitwise_xor = and_, or_, xor
 neg = _unary("neg")
 abs = _unary("abs")
 sign = _unary("sign")
+sgn = sign  # (Theano's name)
 exp = _unary("exp")
 exp2 = _unary("exp2")
 expm1 = _unary("expm1")
@@ -180,6 +181,11 @@ def round(x, mode: str | None = None):
     if mode == "half_away_from_zero":
         return elemwise("round_half_away_from_zero", x)
     raise ValueError(f"round mode must be 'half_to_even' or 'half_away_from_zero', got {mode!r}")
+
+
+def iround(x, mode: str | None = None):
+    """`round`, as int64 (Theano's ``iround``)."""
+    return cast(round(x, mode), "int64")
 
 
 def logical_not(x):
@@ -381,6 +387,7 @@ __all__ = [
     and not name.startswith("_")
 ] + [
     "abs_",
+    "sgn",
     "bitwise_and",
     "bitwise_or",
     "bitwise_xor",

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from croton.graph.basic import Variable
+from croton.graph.basic import Constant, Variable
 from croton.graph.type import normalize_dtype
 from croton.ops.shape import (
     Alloc,
@@ -26,7 +26,19 @@ _alloc_op = Alloc()
 
 
 def _axis(axis: int, ndim: int, what: str) -> int:
-    """``axis`` in ``range(ndim)``, counting from the end when negative, as NumPy."""
+    """``axis`` in ``range(ndim)``, counting from the end when negative, as NumPy. A
+    constant integer tensor is taken for its value; a symbolic one is refused."""
+    if isinstance(axis, Variable):
+        if not (
+            isinstance(axis, Constant) and axis.ndim == 0 and axis.dtype.startswith(("int", "uint"))
+        ):
+            raise TypeError(
+                f"{what}: the axis must be known when the graph is built (a Python int or an "
+                f"integer constant), got {axis} ({axis.type})"
+            )
+        axis = int(axis.data)
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{what}: the axis must be an int, got {axis!r}")
     if not -ndim <= axis < ndim:
         raise np.exceptions.AxisError(f"{what}: axis {axis} is out of bounds for {ndim} dimensions")
     return axis % ndim
@@ -440,21 +452,30 @@ def concatenate(tensor_list, axis: int = 0):
     return join(axis, *tensor_list)
 
 
-def stack(tensors, axis: int = 0):
+def stack(tensors, *more, axis: int | None = None):
     """Stack equal-shape tensors along a new axis (``numpy.stack``).
 
     Parameters
     ----------
     tensors
-        Tensors of equal shape (scalars give a vector).
+        A list of tensors of equal shape (scalars give a vector). Theano's older form,
+        the tensors as separate arguments (``stack(a, b, c)``), is accepted too.
     axis
         The position of the new axis in the result; negative counts from the end.
+        Also the second positional argument after a list: ``stack([a, b], 1)``.
 
     Returns
     -------
     TensorVariable
         A tensor of one more dimension.
     """
+    if isinstance(tensors, (list, tuple)):
+        if len(more) > 1 or (more and axis is not None):
+            raise TypeError("stack takes a list of tensors and an axis")
+        axis = more[0] if more else axis
+    else:  # stack(a, b, c)
+        tensors = [tensors, *more]
+    axis = 0 if axis is None else axis
     tensors = [as_tensor_variable(t) for t in tensors]
     if not tensors:
         raise ValueError("stack needs at least one tensor")
