@@ -23,6 +23,7 @@ import numpy as np
 from croton.compile.host_loops import map_kernel
 from croton.compile.program import single_output
 from croton.ops.blas import Dot, Gemm, Matmul, check_batch_axes, unchecked_batch_axes
+from croton.ops.cumulative import CumOp
 from croton.ops.elemwise import DimShuffle
 from croton.ops.map import Map
 from croton.ops.shape import (
@@ -229,6 +230,18 @@ def _eye(op, node):
 
     def kernel(n, m, k):
         return cupy.eye(int(n), int(m), int(k), dtype=dtype)
+
+    return kernel
+
+
+@lowers(CumOp)
+def _cumulative(op, node):
+    cupy = runtime.load_cupy()
+    accumulate = cupy.cumsum if op.mode == "add" else cupy.cumprod
+    axis, dtype = op.axis, _out_dtype(node)
+
+    def kernel(x):
+        return accumulate(x, axis=axis, dtype=dtype)
 
     return kernel
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from croton.backend import LoweringRegistry
 from croton.ops.blas import Dot, Gemm, Matmul
+from croton.ops.cumulative import CumOp
 from croton.ops.elemwise import DimShuffle, Elemwise
 from croton.ops.map import Map
 from croton.ops.nnet import CrossEntropySoftmax, LogSoftmax, Softmax
@@ -657,6 +658,25 @@ def _argmax(op, node, name, context):
     inner.append(f"out[{', '.join(f'i{d}' for d in outer)}] = position")
     body += ["    " * len(outer) + line for line in inner]
     body.append("return out")
+    return _function(name, ["x"], body)
+
+
+@lowers(CumOp)
+def _cumulative(op, node, name, context):
+    """Row after row along the axis: each adds (or multiplies) the next row of the input
+    into the previous row of the output, a whole slice at a time."""
+    (x,), (out,) = node.inputs, node.outputs
+    _check_dtypes(node)
+    axis, symbol = op.axis, "+" if op.mode == "add" else "*"
+    first, at, before = (_axis_index(x.ndim, axis, i) for i in ("0", "i", "i - 1"))
+    body = [
+        f"out = np.empty(x.shape, dtype={numba_dtype(out.dtype)})",
+        f"if x.shape[{axis}] > 0:",
+        f"    out[{first},] = x[{first},]",
+        f"for i in range(1, x.shape[{axis}]):",
+        f"    out[{at},] = out[{before},] {symbol} x[{at},]",
+        "return out",
+    ]
     return _function(name, ["x"], body)
 
 

@@ -13,6 +13,7 @@ from croton.compile.host_loops import map_kernel
 from croton.compile.program import single_output
 from croton.ops.blas import Dot, Gemm, Matmul, check_batch_axes, unchecked_batch_axes
 from croton.ops.composite import Composite
+from croton.ops.cumulative import CumOp
 from croton.ops.elemwise import (
     DimShuffle,
     Elemwise,
@@ -320,6 +321,17 @@ def _eye(op, node):
 
     def kernel(n, m, k):
         return np.eye(int(n), int(m), int(k), dtype=dtype)
+
+    return kernel
+
+
+@lowers(CumOp)
+def _cumulative(op, node):
+    accumulate = np.cumsum if op.mode == "add" else np.cumprod
+    axis, dtype = op.axis, np.dtype(node.outputs[0].type.dtype)
+
+    def kernel(x):
+        return accumulate(x, axis=axis, dtype=dtype)
 
     return kernel
 

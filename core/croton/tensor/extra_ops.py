@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from croton.tensor.shape import arange, repeat, zeros
 from croton.tensor.subtensor import set_subtensor
 from croton.tensor.variable import as_tensor_variable
 
-__all__ = ["to_one_hot", "repeat"]
+__all__ = ["cumprod", "cumsum", "repeat", "to_one_hot"]
 
 
 def to_one_hot(y, nb_class, dtype=None):
@@ -40,3 +42,28 @@ def to_one_hot(y, nb_class, dtype=None):
     rows = y.shape[0]
     encoded = zeros((rows, nb_class), dtype=dtype)
     return set_subtensor(encoded[arange(rows), y], 1)
+
+
+def _cumulative(x, axis, mode: str):
+    from croton.ops.cumulative import MODES, CumOp
+    from croton.tensor.shape import _axis
+
+    x = as_tensor_variable(x)
+    if axis is None:
+        return CumOp(0, mode)(x.flatten())
+    if x.ndim == 0:
+        raise np.exceptions.AxisError(f"{MODES[mode]}: axis {axis} is out of bounds for a scalar")
+    return CumOp(_axis(axis, x.ndim, MODES[mode]), mode)(x)
+
+
+def cumsum(x, axis=None):
+    """The running sum along ``axis`` (of the flattened ``x`` when None), as
+    ``numpy.cumsum``: integers accumulate in int64 (uint64 when unsigned)."""
+    return _cumulative(x, axis, "add")
+
+
+def cumprod(x, axis=None):
+    """The running product along ``axis`` (of the flattened ``x`` when None), as
+    ``numpy.cumprod``. Its gradient divides by ``x``, so it is not defined where ``x``
+    is 0 (as in Theano)."""
+    return _cumulative(x, axis, "mul")

@@ -320,6 +320,31 @@ class _TensorOperators:
         """The non-zero elements, as a vector."""
         return self[_m().neq(self, 0)]
 
+    def cumsum(self, axis=None):
+        """The running sum along ``axis`` (`croton.tensor.extra_ops.cumsum`)."""
+        from croton.tensor.extra_ops import cumsum
+
+        return cumsum(self, axis)
+
+    def cumprod(self, axis=None):
+        """The running product along ``axis`` (`croton.tensor.extra_ops.cumprod`)."""
+        from croton.tensor.extra_ops import cumprod
+
+        return cumprod(self, axis)
+
+    def take(self, indices, axis=None):
+        """``numpy.take``: the elements at ``indices`` along ``axis`` (of the flattened
+        tensor if None)."""
+        from croton.tensor.subtensor import take
+
+        return take(self, indices, axis)
+
+    def fill(self, value):
+        """A tensor of this one's shape filled with ``value`` (Theano's ``fill``)."""
+        from croton.tensor.shape import fill
+
+        return fill(self, value)
+
 
 class TensorVariable(_TensorOperators, Variable):
     """A symbolic tensor: an input, or the result of an operation."""

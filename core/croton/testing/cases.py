@@ -701,6 +701,39 @@ def _other_cases() -> list[Case]:
             _normal(2, 2),
             grad=True,
         ),
+        _case(
+            "CumOp/float64/cumsum-axis=0",
+            _graph(mat, outputs=lambda x: T.cumsum(x, axis=0)),
+            _normal(4, 3),
+            grad=True,
+        ),
+        _case(
+            "CumOp/float32/cumsum-flattened",
+            _graph(("float32", (None, None, None)), outputs=lambda x: T.cumsum(x)),
+            _normal(2, 3, 4, dtype="float32"),
+            grad=True,
+        ),
+        _case(
+            "CumOp/float64/cumprod-last-axis",
+            _graph(t3, outputs=lambda x: T.cumprod(x, axis=-1)),
+            lambda rng: rng.uniform(0.5, 1.5, size=(2, 3, 4)),
+            grad=True,
+        ),
+        _case(
+            "CumOp/int32/cumsum-widens",
+            _graph(("int32", (None,)), outputs=lambda x: T.cumsum(x)),
+            lambda rng: rng.integers(-1000, 1000, size=7).astype("int32"),
+        ),
+        _case(
+            "CumOp/uint8/cumprod-widens",
+            _graph(("uint8", (None, None)), outputs=lambda x: T.cumprod(x, axis=1)),
+            lambda rng: rng.integers(0, 6, size=(3, 5)).astype("uint8"),
+        ),
+        _case(
+            "CumOp/bool/cumsum-empty-axis",
+            _graph(("bool", (None, None)), outputs=lambda x: T.cumsum(x, axis=0)),
+            lambda rng: np.zeros((0, 3), dtype=bool),
+        ),
         # indexing
         _case(
             "Subtensor/float64/slices",

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from croton.ops.cumulative import CumOp
 from croton.ops.shape import (
     Alloc,
     ARange,
@@ -158,6 +159,17 @@ def _eye(op, node):
         return (columns - rows == k).astype(dtype)
 
     return needs_concrete(kernel, [0, 1])
+
+
+@lowers(CumOp)
+def _cumulative(op, node):
+    accumulate = jnp.cumsum if op.mode == "add" else jnp.cumprod
+    axis, dtype = op.axis, out_dtype(node)
+
+    def kernel(x):
+        return accumulate(x, axis=axis, dtype=dtype)
+
+    return kernel
 
 
 @lowers(Repeat)
