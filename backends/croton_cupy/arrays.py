@@ -41,6 +41,7 @@ from croton.ops.shape import (
     check_specified_shape,
     check_split_sizes,
 )
+from croton.ops.sort import ArgSort, Sort
 from croton.ops.subtensor import (
     IncSubtensor,
     Subtensor,
@@ -244,6 +245,16 @@ def _cumulative(op, node):
         return accumulate(x, axis=axis, dtype=dtype)
 
     return kernel
+
+
+@lowers(Sort, ArgSort)
+def _sort(op, node):
+    """CuPy's sorts are stable (radix sorts): every kind gives the stable order."""
+    cupy = runtime.load_cupy()
+    axis = op.axis
+    if isinstance(op, Sort):
+        return lambda x: cupy.sort(x, axis=axis, kind="stable")
+    return lambda x: cupy.argsort(x, axis=axis, kind="stable").astype(np.int64, copy=False)
 
 
 @lowers(Repeat)

@@ -22,6 +22,7 @@ from croton.ops.map import Map
 from croton.ops.nnet import CrossEntropySoftmax, LogSoftmax, Softmax
 from croton.ops.reduce import Argmax, Reduce
 from croton.ops.shape import Alloc, ARange, Eye, Join, Repeat, Reshape, Shape, SpecifyShape, Split
+from croton.ops.sort import ArgSort, Sort
 from croton.ops.subtensor import IncSubtensor, Subtensor
 from croton_numba.loops import decorator, elemwise_function, reduce_function, threaded
 from croton_numba.scalar_code import literal, numba_dtype
@@ -676,6 +677,34 @@ def _cumulative(op, node, name, context):
         f"for i in range(1, x.shape[{axis}]):",
         f"    out[{at},] = out[{before},] {symbol} x[{at},]",
         "return out",
+    ]
+    return _function(name, ["x"], body)
+
+
+@lowers(Sort, ArgSort)
+def _sort(op, node, name, context):
+    """Each line along the axis sorted by numba's ``np.sort``/``np.argsort`` (nan last, as
+    NumPy): the axis is moved last and the lines are the rows of a contiguous copy.
+    ``argsort`` is a merge sort for the stable kinds, numba's quicksort otherwise."""
+    (x,), (out,) = node.inputs, node.outputs
+    _check_dtypes(node)
+    axis, ndim = op.axis, x.ndim
+    order = [d for d in range(ndim) if d != axis] + [axis]
+    back = [order.index(d) for d in range(ndim)]
+    if isinstance(op, Sort):
+        line = "np.sort(rows[r])"
+    else:
+        kind = "mergesort" if op.kind in ("mergesort", "stable") else "quicksort"
+        line = f"np.argsort(rows[r], kind='{kind}')"
+    moved = f"x.transpose(({', '.join(map(str, order))},))" if ndim > 1 else "x"
+    restored = f"result.transpose(({', '.join(map(str, back))},))" if ndim > 1 else "result"
+    body = [
+        f"rows = np.ascontiguousarray({moved}).reshape((-1, x.shape[{axis}]))",
+        f"done = np.empty(rows.shape, dtype={numba_dtype(out.dtype)})",
+        "for r in range(rows.shape[0]):",
+        f"    done[r] = {line}",
+        f"result = done.reshape({moved}.shape)",
+        f"return np.ascontiguousarray({restored})",
     ]
     return _function(name, ["x"], body)
 

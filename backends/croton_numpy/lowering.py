@@ -38,6 +38,7 @@ from croton.ops.shape import (
     check_specified_shape,
     check_split_sizes,
 )
+from croton.ops.sort import ArgSort, Sort
 from croton.ops.subtensor import (
     IncSubtensor,
     Subtensor,
@@ -334,6 +335,14 @@ def _cumulative(op, node):
         return accumulate(x, axis=axis, dtype=dtype)
 
     return kernel
+
+
+@lowers(Sort, ArgSort)
+def _sort(op, node):
+    axis, kind = op.axis, op.kind
+    if isinstance(op, Sort):
+        return lambda x: np.sort(x, axis=axis, kind=kind)
+    return lambda x: np.argsort(x, axis=axis, kind=kind).astype(np.int64, copy=False)
 
 
 @lowers(Repeat)

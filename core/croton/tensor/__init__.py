@@ -6,7 +6,7 @@ from croton.graph.type import TensorType
 from croton.tensor import extra_ops, nnet, signal
 from croton.tensor.basic import CONSTRUCTORS, tensor
 from croton.tensor.blas import batched_dot, dot, matmul, outer, tensordot
-from croton.tensor.extra_ops import cumprod, cumsum
+from croton.tensor.extra_ops import argsort, cumprod, cumsum, sort
 from croton.tensor.math import *  # noqa: F403
 from croton.tensor.math import abs, all, any, max, min, pow, round, sum  # noqa: F401
 from croton.tensor.shape import (

@@ -8,7 +8,7 @@ from croton.tensor.shape import arange, repeat, zeros
 from croton.tensor.subtensor import set_subtensor
 from croton.tensor.variable import as_tensor_variable
 
-__all__ = ["cumprod", "cumsum", "repeat", "to_one_hot"]
+__all__ = ["argsort", "cumprod", "cumsum", "repeat", "sort", "to_one_hot"]
 
 
 def to_one_hot(y, nb_class, dtype=None):
@@ -67,3 +67,34 @@ def cumprod(x, axis=None):
     ``numpy.cumprod``. Its gradient divides by ``x``, so it is not defined where ``x``
     is 0 (as in Theano)."""
     return _cumulative(x, axis, "mul")
+
+
+def _sorting(op_class, x, axis, kind: str, order, name: str):
+    from croton.tensor.shape import _axis
+
+    if order is not None:
+        raise ValueError(f"{name}: order (for structured arrays) is not supported")
+    x = as_tensor_variable(x)
+    if axis is None:
+        return op_class(0, kind)(x.flatten())
+    if x.ndim == 0:
+        raise np.exceptions.AxisError(f"{name}: axis {axis} is out of bounds for a scalar")
+    return op_class(_axis(axis, x.ndim, name), kind)(x)
+
+
+def sort(a, axis=-1, kind: str = "quicksort", order=None):
+    """``numpy.sort``: ``a`` sorted along ``axis`` (the last by default; the flattened
+    array when None). nan sorts last. The gradient follows each element to where it
+    was sorted."""
+    from croton.ops.sort import Sort
+
+    return _sorting(Sort, a, axis, kind, order, "sort")
+
+
+def argsort(a, axis=-1, kind: str = "quicksort", order=None):
+    """``numpy.argsort``: the int64 indices that sort ``a`` along ``axis``. Equal
+    elements keep their order with ``kind="stable"`` (or ``"mergesort"``); with the
+    other kinds backends may order ties differently."""
+    from croton.ops.sort import ArgSort
+
+    return _sorting(ArgSort, a, axis, kind, order, "argsort")

@@ -332,6 +332,18 @@ class _TensorOperators:
 
         return cumprod(self, axis)
 
+    def sort(self, axis=-1, kind: str = "quicksort", order=None):
+        """``numpy.sort`` along ``axis`` (`croton.tensor.extra_ops.sort`)."""
+        from croton.tensor.extra_ops import sort
+
+        return sort(self, axis, kind, order)
+
+    def argsort(self, axis=-1, kind: str = "quicksort", order=None):
+        """``numpy.argsort`` along ``axis`` (`croton.tensor.extra_ops.argsort`)."""
+        from croton.tensor.extra_ops import argsort
+
+        return argsort(self, axis, kind, order)
+
     def take(self, indices, axis=None):
         """``numpy.take``: the elements at ``indices`` along ``axis`` (of the flattened
         tensor if None)."""

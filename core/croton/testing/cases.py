@@ -734,6 +734,38 @@ def _other_cases() -> list[Case]:
             _graph(("bool", (None, None)), outputs=lambda x: T.cumsum(x, axis=0)),
             lambda rng: np.zeros((0, 3), dtype=bool),
         ),
+        _case(
+            "Sort/float64/last-axis-with-nan",
+            _graph(mat, outputs=lambda x: T.sort(x)),
+            lambda rng: np.where(rng.random((4, 5)) < 0.2, np.nan, rng.normal(size=(4, 5))),
+        ),
+        _case(
+            "Sort/float32/axis=0",
+            _graph(("float32", (None, None, None)), outputs=lambda x: T.sort(x, axis=0)),
+            _normal(3, 2, 4, dtype="float32"),
+            grad=True,
+        ),
+        _case(
+            "Sort/float64/flattened",
+            _graph(mat, outputs=lambda x: T.sort(x, axis=None)),
+            _normal(3, 4),
+            grad=True,
+        ),
+        _case(
+            "Sort/int8/axis=1",
+            _graph(("int8", (None, None)), outputs=lambda x: T.sort(x, axis=1)),
+            lambda rng: rng.integers(-100, 100, size=(3, 6)).astype("int8"),
+        ),
+        _case(
+            "ArgSort/float64/axis=1",
+            _graph(mat, outputs=lambda x: T.argsort(x, axis=1)),
+            _normal(4, 6),
+        ),
+        _case(
+            "ArgSort/int32/stable-ties",
+            _graph(("int32", (None, None)), outputs=lambda x: T.argsort(x, 0, kind="stable")),
+            lambda rng: rng.integers(0, 3, size=(9, 4)).astype("int32"),
+        ),
         # indexing
         _case(
             "Subtensor/float64/slices",

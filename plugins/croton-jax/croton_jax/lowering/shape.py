@@ -27,6 +27,7 @@ from croton.ops.shape import (
     check_specified_shape,
     check_split_sizes,
 )
+from croton.ops.sort import ArgSort, Sort
 from croton_jax.lazy_jax import jnp, lax
 from croton_jax.lowering.common import (
     concrete,
@@ -170,6 +171,15 @@ def _cumulative(op, node):
         return accumulate(x, axis=axis, dtype=dtype)
 
     return kernel
+
+
+@lowers(Sort, ArgSort)
+def _sort(op, node):
+    """jax sorts stably: every kind gives the stable order."""
+    axis = op.axis
+    if isinstance(op, Sort):
+        return lambda x: jnp.sort(x, axis=axis, stable=True)
+    return lambda x: jnp.argsort(x, axis=axis, stable=True).astype(np.int64)
 
 
 @lowers(Repeat)
