@@ -43,7 +43,16 @@ from croton.tensor.shape import (
     zeros,
     zeros_like,
 )
-from croton.tensor.subtensor import inc_subtensor, set_subtensor, take
+from croton.tensor.subtensor import (
+    diag,
+    diagonal,
+    flatnonzero,
+    inc_subtensor,
+    nonzero,
+    set_subtensor,
+    take,
+    trace,
+)
 from croton.tensor.variable import (
     TensorConstant,
     TensorVariable,

@@ -265,3 +265,83 @@ def take(a, indices, axis=None):
     index = [slice(None)] * a.ndim
     index[axis] = indices
     return a[tuple(index)]
+
+
+def diagonal(a, offset: int = 0, axis1: int = 0, axis2: int = 1):
+    """``numpy.diagonal``: the elements ``a[..., i, i + offset]`` of the planes spanned by
+    ``axis1`` and ``axis2``, along a new last axis (the other axes first, in order)."""
+    from croton.tensor import math as tm
+    from croton.tensor.shape import _axis, arange
+
+    a = as_tensor_variable(a)
+    if a.ndim < 2:
+        raise ValueError(f"diagonal needs at least 2 dimensions, got {a} ({a.type})")
+    first, second = _axis(axis1, a.ndim, "diagonal"), _axis(axis2, a.ndim, "diagonal")
+    if first == second:
+        raise ValueError("diagonal: axis1 and axis2 cannot be the same")
+    if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)):
+        raise TypeError(f"diagonal: offset must be an int, got {offset!r}")
+    offset = int(offset)
+    rest = [d for d in range(a.ndim) if d not in (first, second)]
+    planes = a.dimshuffle(rest + [first, second])
+    rows, columns = a.shape[first], a.shape[second]
+    if offset >= 0:
+        length = tm.maximum(tm.minimum(rows, columns - offset), 0)
+        start_row, start_column = 0, offset
+    else:
+        length = tm.maximum(tm.minimum(rows + offset, columns), 0)
+        start_row, start_column = -offset, 0
+    steps = arange(length)
+    return planes[(Ellipsis, steps + start_row, steps + start_column)]
+
+
+def diag(v, k: int = 0):
+    """``numpy.diag``: a square matrix with the vector ``v`` on its ``k``-th diagonal, or
+    the ``k``-th diagonal of the matrix ``v``."""
+    from croton.tensor.shape import arange, zeros
+
+    v = as_tensor_variable(v)
+    if v.ndim == 2:
+        return diagonal(v, k)
+    if v.ndim != 1:
+        raise ValueError(f"diag takes a vector or a matrix, got {v} ({v.type})")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"diag: k must be an int, got {k!r}")
+    k = int(k)
+    size = v.shape[0] + abs(k)
+    steps = arange(v.shape[0])
+    rows, columns = (steps, steps + k) if k >= 0 else (steps - k, steps)
+    return set_subtensor(zeros((size, size), dtype=v.dtype)[rows, columns], v)
+
+
+def trace(a, offset: int = 0, axis1: int = 0, axis2: int = 1):
+    """``numpy.trace``: the sum of `diagonal` (of each plane, for more than 2 dimensions)."""
+    return diagonal(a, offset, axis1, axis2).sum(axis=-1)
+
+
+def flatnonzero(a):
+    """``numpy.flatnonzero``: the int64 positions of the non-zero elements of the
+    flattened ``a``."""
+    from croton.tensor import math as tm
+    from croton.tensor.shape import arange
+
+    flat = as_tensor_variable(a).flatten()
+    return arange(flat.shape[0])[tm.neq(flat, 0)]
+
+
+def nonzero(a, return_matrix: bool = False):
+    """``numpy.nonzero``: one int64 vector of coordinates per axis of ``a`` (a matrix of
+    them, one row per axis, with ``return_matrix=True``, as Theano)."""
+    from croton.tensor.shape import stack
+
+    a = as_tensor_variable(a)
+    if a.ndim == 0:
+        raise ValueError("nonzero of a 0-d tensor is not defined; use a.flatten() first")
+    positions = flatnonzero(a)
+    coordinates, stride = [], None
+    for d in reversed(range(a.ndim)):
+        here = positions if stride is None else positions // stride
+        coordinates.append(here % a.shape[d] if d > 0 else here)
+        stride = a.shape[d] if stride is None else stride * a.shape[d]
+    coordinates.reverse()
+    return stack(coordinates) if return_matrix else tuple(coordinates)

@@ -344,6 +344,25 @@ class _TensorOperators:
 
         return argsort(self, axis, kind, order)
 
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1):
+        """``numpy.diagonal`` (`croton.tensor.diagonal`)."""
+        from croton.tensor.subtensor import diagonal
+
+        return diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1):
+        """``numpy.trace`` (`croton.tensor.trace`)."""
+        from croton.tensor.subtensor import trace
+
+        return trace(self, offset, axis1, axis2)
+
+    def nonzero(self, return_matrix: bool = False):
+        """``numpy.nonzero``: the coordinates of the non-zero elements, one vector per
+        axis (`croton.tensor.nonzero`)."""
+        from croton.tensor.subtensor import nonzero
+
+        return nonzero(self, return_matrix)
+
     def take(self, indices, axis=None):
         """``numpy.take``: the elements at ``indices`` along ``axis`` (of the flattened
         tensor if None)."""
