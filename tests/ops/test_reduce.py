@@ -356,9 +356,24 @@ def test_argmax_has_no_gradient_and_max_and_argmax():
     assert_matches(compile_([x], g)(np.array([3.0, 7.0, -1.0])), np.array([1.0, 1.0, 1.0]))
 
 
-def test_argmax_rejects_several_axes():
-    with pytest.raises(ValueError, match="one axis"):
-        T.argmax(T.matrix(), axis=(0, 1))
+@pytest.mark.parametrize("axes", [(0, 2), (2, 0), (1, 2), (0, 1, 2), (-1, 0)], ids=str)
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_argmax_over_several_axes_flattens_them_as_theano(axes, keepdims):
+    """Theano (not numpy) takes several axes: the position within them flattened in
+    their order in the array."""
+    x = data("float64")
+    kept = [d for d in range(x.ndim) if d not in {a % x.ndim for a in axes}]
+    ordered = sorted(a % x.ndim for a in axes)
+    joined = x.transpose(kept + ordered).reshape([x.shape[d] for d in kept] + [-1])
+    for kind in ("argmax", "argmin"):
+        want = getattr(np, kind)(joined, axis=-1)
+        if keepdims:
+            want = np.expand_dims(want, tuple(ordered))
+        got = evaluate(lambda v, k=kind: getattr(T, k)(v, axis=axes, keepdims=keepdims), x)
+        assert_matches(got, want)
+
+
+def test_argmax_kind_is_checked():
     with pytest.raises(ValueError):
         Argmax("median", 0)
 

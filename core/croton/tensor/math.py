@@ -355,17 +355,18 @@ def argmin(x, axis=None, keepdims: bool = False):
 
 
 def _arg(kind, x, axis, keepdims):
+    """``Argmax`` over one axis or the flattened input; over several axes (Theano allows
+    it) the position within those axes flattened together, in their order in ``x``."""
     x = as_tensor_variable(x)
-    if axis is not None:
-        axes = normalize_axes(axis, x.ndim)
-        if len(axes) > 1:
-            raise ValueError(
-                f"arg{kind} takes one axis or None (the flattened input), got axis={axis}"
-            )
-        axis = axes[0] if axes else None
-    out = Argmax(kind, axis)(x)
+    axes = tuple(range(x.ndim)) if axis is None else tuple(sorted(normalize_axes(axis, x.ndim)))
+    if len(axes) > 1 and len(axes) < x.ndim:
+        kept = [d for d in range(x.ndim) if d not in axes]
+        joined = x.dimshuffle(kept + list(axes)).reshape([x.shape[d] for d in kept] + [-1])
+        out = Argmax(kind, len(kept))(joined)
+    else:
+        out = Argmax(kind, axes[0] if len(axes) == 1 and x.ndim > 1 else None)(x)
     if keepdims:
-        out = _keep(out, x, range(x.ndim) if axis is None else (axis,), True)
+        out = _keep(out, x, axes, True)
     return out
 
 
