@@ -12,6 +12,7 @@ import pytest
 
 import croton
 import croton as theano
+import croton.tensor as T
 from croton import function
 from croton.sandbox.rng_mrg import MRG_RandomStreams
 from croton.tensor.shared_randomstreams import RandomStreams
@@ -132,3 +133,32 @@ def test_copied_rstate_seeds_later_mrg_draws_alike(backend):
     np.testing.assert_array_equal(a, b)
     _, second_seed = draw_seeds(1, 2)
     np.testing.assert_array_equal(a, np.random.default_rng(second_seed).normal(size=(3,)))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_random_streams_multinomial(backend):
+    """Theano's ``RandomStreams.multinomial``: counts over the last axis of pvals, shaped
+    ``size + (categories,)``, summing to n, frequencies following pvals."""
+    srng = RandomStreams(seed=11)
+    p = np.array([0.2, 0.5, 0.3])
+    rows = np.array([[0.0, 1.0, 0.0], [0.5, 0.0, 0.5]])
+    draws = [
+        srng.multinomial(n=4, pvals=p),
+        srng.multinomial(size=(2, 3), n=5, pvals=p),
+        srng.multinomial(n=1, pvals=rows, dtype="float64"),
+        srng.multinomial(size=(4000,), n=10, pvals=p),
+        srng.multinomial(size=(2,), n=0, pvals=p),
+    ]
+    f = croton.function([], draws, backend=backend)
+    single, grid, one_hot, many, none = f()
+    assert single.shape == (3,) and single.dtype == np.int64 and single.sum() == 4
+    assert grid.shape == (2, 3, 3) and (grid.sum(axis=-1) == 5).all()
+    assert one_hot.dtype == np.float64 and one_hot[0].tolist() == [0.0, 1.0, 0.0]
+    assert one_hot[1, 1] == 0.0 and one_hot[1].sum() == 1.0
+    np.testing.assert_allclose(many.sum(axis=0) / 40000, p, atol=0.01)
+    np.testing.assert_array_equal(none, np.zeros((2, 3)))
+    assert not np.array_equal(f()[3], many)  # the stream moves on
+    with pytest.raises(TypeError, match="non-negative Python int"):
+        srng.multinomial(n=T.iscalar(), pvals=p)
+    with pytest.raises(TypeError, match="float probabilities"):
+        srng.multinomial(n=1, pvals=[1, 2])

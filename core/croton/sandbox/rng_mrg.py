@@ -12,7 +12,14 @@ import numpy as np
 
 from croton.ops.random import state_vector
 from croton.tensor.random_state import GeneratorState
-from croton.tensor.shared_randomstreams import RandomStreams, _new_state
+from croton.tensor.shared_randomstreams import (
+    RandomStreams,
+    _new_state,
+    category_counts,
+)
+from croton.tensor.shared_randomstreams import (
+    categorical as _categorical,
+)
 
 __all__ = ["MRG_RandomStreams"]
 
@@ -126,10 +133,7 @@ class MRG_RandomStreams(RandomStreams):
 
         n = _python_int("multinomial", n, "n")
         unis = self.uniform((pvals.shape[0], n), dtype=pvals.dtype)
-        picks = _categorical(pvals, unis)  # (rows, n) column indices
-        columns = T.arange(pvals.shape[1])
-        counts = T.sum(T.eq(picks.dimshuffle(0, 1, "x"), columns.dimshuffle("x", "x", 0)), axis=1)
-        return T.cast(counts, dtype)
+        return T.cast(category_counts(pvals, unis), dtype)
 
     def choice(
         self,
@@ -176,20 +180,6 @@ class MRG_RandomStreams(RandomStreams):
     def _mark(sample):
         sample.rstate = sample.rng  # Theano's MRG draws call their state ``rstate``
         return sample
-
-
-def _categorical(p, unis):
-    """Column indices (rows, m) drawn from the rows of ``p`` (need not sum to one) with
-    the uniforms ``unis`` (rows, m): the first column whose cumulative weight exceeds
-    ``u * total``, as ``numpy.searchsorted(cdf, u * total, side="right")``."""
-    import croton.tensor as T
-
-    columns = T.arange(p.shape[1])
-    upper = T.cast(T.le(columns.dimshuffle(0, "x"), columns.dimshuffle("x", 0)), p.dtype)
-    cdf = T.dot(p, upper)  # running sums along each row
-    targets = unis * cdf[:, -1].dimshuffle(0, "x")
-    below = T.ge(targets.dimshuffle(0, 1, "x"), cdf.dimshuffle(0, "x", 1))
-    return T.minimum(T.sum(below, axis=2, dtype="int64"), p.shape[1] - 1)
 
 
 def _probability_matrix(method: str, p, name: str):

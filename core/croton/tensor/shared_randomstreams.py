@@ -146,6 +146,38 @@ class RandomStreams:
             raise TypeError(f"permutation: n must be an integer scalar, got {n} ({n.type})")
         return self._draw("permutation", size, ndim, _dtype(dtype), [n])
 
+    def multinomial(self, size=None, n=1, pvals=(0.5, 0.5), ndim=None, dtype="int64"):
+        """Counts of ``n`` draws among the categories of ``pvals`` (its last axis), as
+        Theano's ``RandomStreams.multinomial``.
+
+        ``pvals`` is a vector or holds one vector of probabilities per sample along its
+        last axis; the result has the shape ``size + (categories,)`` (``size`` defaults
+        to ``pvals``'s leading shape, and ``pvals`` broadcasts to it). ``n`` is a
+        non-negative Python int. The counts come from ``n`` uniform draws per sample;
+        they are not NumPy's ``multinomial`` numbers.
+        """
+        import croton.tensor as T
+
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise TypeError(
+                f"multinomial: n must be a non-negative Python int (the number of draws), got {n!r}"
+            )
+        pvals = _tensor(pvals)
+        if pvals.ndim == 0 or not pvals.dtype.startswith("float"):
+            raise TypeError(
+                f"multinomial: pvals must hold float probabilities along its last axis, got "
+                f"{pvals} ({pvals.type})"
+            )
+        categories = pvals.shape[-1]
+        if size is None:
+            batch = [pvals.shape[d] for d in range(pvals.ndim - 1)]
+        else:
+            batch = list(_size_entries(size, ndim, "multinomial"))
+        rows = T.broadcast_to(pvals, batch + [categories]).reshape((-1, categories))
+        unis = self.uniform((rows.shape[0], int(n)), dtype=pvals.dtype)
+        counts = category_counts(rows, unis).reshape(batch + [categories])
+        return T.cast(counts, _dtype(dtype))
+
     # -- the draw ----------------------------------------------------------------------
     def _draw(self, distribution, size, ndim, dtype, params, replace=True):
         entries = _size_entries(size, ndim, distribution)
@@ -286,3 +318,27 @@ def _names(distribution: str) -> tuple:
     from croton.ops.random import DISTRIBUTIONS
 
     return DISTRIBUTIONS[distribution]
+
+
+def categorical(p, unis):
+    """Column indices (rows, m) drawn from the rows of ``p`` (need not sum to one) with
+    the uniforms ``unis`` (rows, m): the first column whose cumulative weight exceeds
+    ``u * total``, as ``numpy.searchsorted(cdf, u * total, side="right")``."""
+    import croton.tensor as T
+
+    columns = T.arange(p.shape[1])
+    upper = T.cast(T.le(columns.dimshuffle(0, "x"), columns.dimshuffle("x", 0)), p.dtype)
+    cdf = T.dot(p, upper)  # running sums along each row
+    targets = unis * cdf[:, -1].dimshuffle(0, "x")
+    below = T.ge(targets.dimshuffle(0, 1, "x"), cdf.dimshuffle(0, "x", 1))
+    return T.minimum(T.sum(below, axis=2, dtype="int64"), p.shape[1] - 1)
+
+
+def category_counts(p, unis):
+    """For each row of ``p`` (rows, categories), how often each category is drawn by the
+    uniforms of the same row of ``unis`` (rows, n): `categorical`, counted."""
+    import croton.tensor as T
+
+    picks = categorical(p, unis)
+    columns = T.arange(p.shape[1])
+    return T.sum(T.eq(picks.dimshuffle(0, 1, "x"), columns.dimshuffle("x", "x", 0)), axis=1)
