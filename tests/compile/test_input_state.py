@@ -196,3 +196,11 @@ def test_copy_swap_is_checked():
         f.copy(swap={other: croton.shared(np.ones(2))})
     with pytest.raises(TypeError, match="only be replaced by a shared variable"):
         f.copy(swap={state: T.dscalar("y")})
+
+
+def test_a_strict_input_takes_its_default(backend):
+    x = T.dvector("x")
+    f = croton.function([In(x, value=[1, 2], strict=True)], x * 2, backend=backend)
+    np.testing.assert_array_equal(f(), [2.0, 4.0])  # (the default was converted once)
+    with pytest.raises(TypeError, match=r"input 0 \(x\) is strict"):
+        f([1.0, 2.0])

@@ -395,9 +395,6 @@ class Function:
                 if i.name in self._input_names:
                     self._ambiguous.add(i.name)
                 self._input_names.setdefault(i.name, position)
-        # each input's stored value (used when a call omits it; `_NO_VALUE` for none):
-        # its In's ``value``, replaced after each call for an In with an ``update``
-        self._defaults = [i.value for i in ins]
         self._strict = [i.strict for i in ins]
         self._state_positions = [position for position, _ in maker.input_updates]
         self._input_types = [i.variable.type for i in ins]
@@ -409,6 +406,9 @@ class Function:
             i.allow_downcast if i.allow_downcast is not None else bool(maker.allow_input_downcast)
             for i in ins
         ]
+        # each input's stored value (used when a call omits it; `_NO_VALUE` for none):
+        # its In's ``value``, replaced after each call for an In with an ``update``
+        self._defaults = [self._stored(position, i.value) for position, i in enumerate(ins)]
         self._shared = maker.shared_inputs
         self._update_targets = [s for s, _ in maker.updates]
         self._writes = bool(self._update_targets or self._state_positions)
@@ -481,6 +481,18 @@ class Function:
                 f"(np.asarray(value, dtype='{type_.dtype}')) or drop strict=True."
             )
         return type_.filter(value, name=label, allow_downcast=self._downcast[position])
+
+    def _stored(self, position: int, value):
+        """A default as it is kept: converted to the input's type where it converts (a
+        strict input takes it then), else as given, to fail, naming the input, at the
+        first call that uses it."""
+        type_ = self._input_types[position]
+        if value is _NO_VALUE or self._backend.native_value(value, type_) is not None:
+            return value
+        try:
+            return type_.filter(value, name="", allow_downcast=self._downcast[position])
+        except TypeError:
+            return value
 
     def _ambiguity(self, name: str) -> str:
         positions = [p for p, i in enumerate(self.maker.inputs) if i.name == name]
