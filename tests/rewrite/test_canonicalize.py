@@ -258,6 +258,29 @@ def test_shape_is_lifted_to_the_inputs(compile_both):
     assert int(pair.check(A, B)) == 5
 
 
+def test_the_whole_shape_is_lifted_to_the_inputs_as_theano_shows():
+    """Theano's "How Shape Information is Handled": the shape of a join is computed from
+    its inputs' shapes, so the join never runs (not even on inputs it would refuse)."""
+    from croton.ops.blas import Dot
+    from croton.ops.shape import Join
+
+    x, y = T.dmatrices("x", "y")
+    for backend in ("numpy", "numba"):
+        f = croton.function([x, y], T.join(0, x, y).shape, backend=backend)
+        assert not any(
+            isinstance(n.op, Join) and n.op.axis == 0 and n.inputs[0].ndim == 2
+            for n in f.maker.fgraph.toposort()
+        )
+        np.testing.assert_array_equal(f(np.ones((5, 4)), np.ones((3, 3))), [8, 4])
+        g = croton.function(
+            [x, y], [T.dot(x, y).shape, T.exp(x).sum(axis=0).shape], backend=backend
+        )
+        assert not any(isinstance(n.op, (Dot, Reduce)) for n in g.maker.fgraph.toposort())
+        shape, reduced = g(np.ones((5, 4)), np.ones((4, 3)))
+        np.testing.assert_array_equal(shape, [5, 3])
+        np.testing.assert_array_equal(reduced, [4])
+
+
 def test_alloc_of_full_shape_disappears(compile_both):
     x = T.dvector("x")
     pair = compile_both([x], T.alloc(x, x.shape[0]) * 2)

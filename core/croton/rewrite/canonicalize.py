@@ -235,6 +235,51 @@ def static_shape(fgraph, node):
     return [tm.as_tensor_variable(np.asarray(x.type.shape, dtype="int64"))]
 
 
+def _asks_one_length(client) -> bool:
+    node, _ = client
+    return (
+        not isinstance(node, str)
+        and isinstance(node.op, Subtensor)
+        and len(node.op.spec) == 1
+        and node.op.spec[0][0] == "int"
+    )
+
+
+@node_rewriter(tracks=[Shape], name="shape_vector_lift")
+def shape_vector_lift(fgraph, node):
+    """shape(f(inputs)) -> the vector of lengths f's infer_shape gives from its inputs'
+    shapes, where the whole vector is used (`shape_lift` serves ``shape(...)[i]``).
+
+    ``f([x, y], join(0, x, y).shape)`` then computes no join, as in Theano.
+    """
+    from croton.graph.traversal import ancestors
+    from croton.tensor.shape import stack
+
+    (x,) = node.inputs
+    producer = x.owner
+    if producer is None or x.ndim == 0 or None not in x.type.shape:
+        return None
+    if all(_asks_one_length(c) for c in fgraph.clients.get(node.outputs[0], {})):
+        return None
+    input_shapes = [tuple(_shape_entry(v, i) for i in range(v.ndim)) for v in producer.inputs]
+    try:
+        lengths = producer.op.infer_shape(producer, input_shapes)[x.index]
+    except NotImplementedError:
+        return None
+    entries = []
+    for axis, length in enumerate(lengths):
+        if x.type.shape[axis] is not None:
+            length = x.type.shape[axis]
+        if isinstance(length, (int, np.integer)):
+            entries.append(tm.as_tensor_variable(np.asarray(length, dtype="int64")))
+            continue
+        length = tm.as_tensor_variable(length)
+        if length.ndim != 0 or any(v is x for v in ancestors([length])):
+            return None  # (infer_shape fell back on x's own shape: nothing gained)
+        entries.append(tm.cast(length, "int64"))
+    return [stack(entries)]
+
+
 @node_rewriter(tracks=[Subtensor], name="shape_lift")
 def shape_lift(fgraph, node):
     """shape(f(inputs))[i] -> the length f's infer_shape gives from its inputs' shapes.
@@ -356,6 +401,7 @@ NODE_REWRITES = [
     reduce_length_one,
     static_shape,
     shape_lift,
+    shape_vector_lift,
     useless_alloc,
     dimshuffle_alloc,
     elemwise_alloc,
