@@ -185,3 +185,32 @@ def test_perform_runs_only_when_the_function_is_called(backend):
     np.testing.assert_allclose(f(data), np.exp(np.sin(data) + 1) * 2)
     assert len(calls) == 1
     np.testing.assert_allclose(calls[0], np.sin(data))
+
+
+class _DeclaredTypes(croton.Op):
+    """The tutorial's second DoubleOp: types declared, no make_node."""
+
+    __props__ = ()
+    itypes = [T.dmatrix]
+    otypes = [T.dmatrix]
+
+    def perform(self, node, inputs, output_storage):
+        output_storage[0][0] = inputs[0] * 2
+
+
+def test_an_op_declaring_itypes_and_otypes_needs_no_make_node(backend):
+    x = T.dmatrix("x")
+    f = _compile([x], _DeclaredTypes()(x) + 1, backend)
+    data = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(f(data), data * 2 + 1)
+    with pytest.raises(TypeError, match="input 0 must be"):
+        _DeclaredTypes()(T.fmatrix())
+    with pytest.raises(NotImplementedError, match="defines no make_node"):
+        croton.Op()(x)
+
+
+def test_variables_keep_a_users_notes_in_tag():
+    x = T.dmatrix("x")
+    x.tag.test_value = np.ones((2, 2))  # (Theano's debugging idiom: kept, not used)
+    assert x.tag.test_value.shape == (2, 2)
+    assert not hasattr(T.dmatrix("y").tag, "test_value")

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from croton.graph.basic import Apply, Op
+from croton.graph.basic import Op
 from croton.graph.type import TensorType
-from croton.tensor.variable import as_tensor_variable
 
 
 class FromFunctionOp(Op):
-    """An op running ``fn`` on numpy arrays: inputs of ``itypes``, outputs of ``otypes``."""
+    """An op running ``fn`` on numpy arrays: inputs of ``itypes``, outputs of ``otypes``
+    (`Op.make_node` checks them)."""
 
     __props__ = ("fn", "itypes", "otypes", "shape_fn")
 
@@ -41,20 +41,6 @@ class FromFunctionOp(Op):
         return f"FromFunctionOp{{{getattr(self.fn, '__name__', self.fn)}}}"
 
     __repr__ = __str__
-
-    def make_node(self, *inputs) -> Apply:
-        if len(inputs) != len(self.itypes):
-            raise TypeError(f"{self} takes {len(self.itypes)} inputs, got {len(inputs)}")
-        variables = []
-        for k, (value, type_) in enumerate(zip(inputs, self.itypes)):
-            var = as_tensor_variable(value)
-            if not type_.is_super(var.type):
-                raise TypeError(
-                    f"{self}: input {k} must be {type_}, got {var} ({var.type}); cast it or "
-                    "declare another type in itypes"
-                )
-            variables.append(var)
-        return Apply(self, variables, [type_() for type_ in self.otypes])
 
     def perform(self, node, inputs, output_storage) -> None:
         results = self.fn(*inputs)

@@ -59,6 +59,18 @@ class Variable:
         self.name = name
         self.creation = _user_creation_site()
 
+    @property
+    def tag(self):
+        """A namespace for a user's notes on the variable, as Theano's ``x.tag``
+        (``x.tag.test_value = ...`` is kept, and not used: croton computes no test
+        values)."""
+        import types
+
+        notes = self.__dict__.get("_tag")
+        if notes is None:
+            notes = self.__dict__["_tag"] = types.SimpleNamespace()
+        return notes
+
     def __repr__(self) -> str:
         return str(self)
 
@@ -177,8 +189,31 @@ class Op:
     __repr__ = __str__
 
     def make_node(self, *inputs) -> Apply:
-        """Build the `Apply` node: convert inputs, infer output types."""
-        raise NotImplementedError
+        """Build the `Apply` node: convert inputs, infer output types.
+
+        The default serves ops that declare Theano's ``itypes`` and ``otypes`` (lists
+        of `TensorType`): the inputs must be of ``itypes``, the outputs are new
+        variables of ``otypes``.
+        """
+        itypes, otypes = getattr(self, "itypes", None), getattr(self, "otypes", None)
+        if itypes is None or otypes is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} defines no make_node (nor itypes and otypes)"
+            )
+        from croton.tensor.variable import as_tensor_variable
+
+        if len(inputs) != len(itypes):
+            raise TypeError(f"{self} takes {len(itypes)} inputs, got {len(inputs)}")
+        variables = []
+        for k, (value, type_) in enumerate(zip(inputs, itypes)):
+            var = as_tensor_variable(value)
+            if not type_.is_super(var.type):
+                raise TypeError(
+                    f"{self}: input {k} must be {type_}, got {var} ({var.type}); cast it or "
+                    "declare another type in itypes"
+                )
+            variables.append(var)
+        return Apply(self, variables, [type_() for type_ in otypes])
 
     def __call__(self, *inputs, **kwargs):
         node = self.make_node(*inputs, **kwargs)

@@ -49,6 +49,7 @@ from croton.tensor.subtensor import (
     flatnonzero,
     inc_subtensor,
     nonzero,
+    nonzero_values,
     set_subtensor,
     take,
     trace,

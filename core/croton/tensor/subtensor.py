@@ -345,3 +345,8 @@ def nonzero(a, return_matrix: bool = False):
         stride = a.shape[d] if stride is None else stride * a.shape[d]
     coordinates.reverse()
     return stack(coordinates) if return_matrix else tuple(coordinates)
+
+
+def nonzero_values(a):
+    """The non-zero elements of ``a``, flattened (Theano's ``nonzero_values``)."""
+    return as_tensor_variable(a).nonzero_values()
