@@ -15,6 +15,7 @@ from croton.gradient import jacobian
 from croton.ifelse import ifelse
 from croton.ops.blas import Dot, Gemm, Matmul
 from croton.ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights
+from croton.ops.cumulative import CumOp
 from croton.ops.elemwise import DimShuffle, Elemwise
 from croton.ops.ifelse import IfElse
 from croton.ops.map import Map
@@ -24,6 +25,7 @@ from croton.ops.random import RandomDraw, seeded_state
 from croton.ops.reduce import Argmax, Reduce
 from croton.ops.scan import Scan
 from croton.ops.shape import Alloc, ARange, Eye, Join, Repeat, Reshape, Shape, SpecifyShape, Split
+from croton.ops.sort import ArgSort, Sort
 from croton.ops.subtensor import IncSubtensor, Subtensor
 from croton_numpy.lowering import registry as numpy_registry
 
@@ -204,6 +206,21 @@ def _pool_ops(grad_op=None):
     return make
 
 
+def _cumulative():
+    x = _matrix()
+    return [x], [T.cumsum(x, axis=1), T.cumprod(x, axis=0)], [M]
+
+
+def _sort(op_class):
+    def make():
+        x = _matrix()
+        if op_class is ArgSort:
+            return [x], T.argsort(x, axis=0, kind="stable"), [M]
+        return [x], T.sort(x), [M]
+
+    return make
+
+
 def _random_draw():
     state = T.tensor(dtype="uint64", shape=(6,), name="state")
     outputs = RandomDraw("normal", 2, "float64")(state, 3, 4, 1.0, 2.0)
@@ -230,6 +247,9 @@ CASES = {
     ARange: _arange,
     Eye: _eye,
     Repeat: _repeat,
+    CumOp: _cumulative,
+    Sort: _sort(Sort),
+    ArgSort: _sort(ArgSort),
     Subtensor: _subtensor,
     IncSubtensor: _incsubtensor,
     Map: _map,
