@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from croton.tensor.shape import arange, repeat, zeros
 from croton.tensor.subtensor import set_subtensor
 from croton.tensor.variable import as_tensor_variable
@@ -44,42 +42,32 @@ def to_one_hot(y, nb_class, dtype=None):
     return set_subtensor(encoded[arange(rows), y], 1)
 
 
-def _cumulative(x, axis, mode: str):
-    from croton.ops.cumulative import MODES, CumOp
+def _along_axis(make_op, x, axis, name: str):
+    """``make_op(axis)`` applied along ``axis`` of ``x`` (negative counts from the end),
+    or along the flattened ``x`` when ``axis`` is None, as NumPy's functions do."""
     from croton.tensor.shape import _axis
 
     x = as_tensor_variable(x)
     if axis is None:
-        return CumOp(0, mode)(x.flatten())
-    if x.ndim == 0:
-        raise np.exceptions.AxisError(f"{MODES[mode]}: axis {axis} is out of bounds for a scalar")
-    return CumOp(_axis(axis, x.ndim, MODES[mode]), mode)(x)
+        return make_op(0)(x.flatten())
+    return make_op(_axis(axis, x.ndim, name))(x)
 
 
 def cumsum(x, axis=None):
     """The running sum along ``axis`` (of the flattened ``x`` when None), as
     ``numpy.cumsum``: integers accumulate in int64 (uint64 when unsigned)."""
-    return _cumulative(x, axis, "add")
+    from croton.ops.cumulative import CumOp
+
+    return _along_axis(lambda a: CumOp(a, "add"), x, axis, "cumsum")
 
 
 def cumprod(x, axis=None):
     """The running product along ``axis`` (of the flattened ``x`` when None), as
     ``numpy.cumprod``. Its gradient divides by ``x``, so it is not defined where ``x``
     is 0 (as in Theano)."""
-    return _cumulative(x, axis, "mul")
+    from croton.ops.cumulative import CumOp
 
-
-def _sorting(op_class, x, axis, kind: str, order, name: str):
-    from croton.tensor.shape import _axis
-
-    if order is not None:
-        raise ValueError(f"{name}: order (for structured arrays) is not supported")
-    x = as_tensor_variable(x)
-    if axis is None:
-        return op_class(0, kind)(x.flatten())
-    if x.ndim == 0:
-        raise np.exceptions.AxisError(f"{name}: axis {axis} is out of bounds for a scalar")
-    return op_class(_axis(axis, x.ndim, name), kind)(x)
+    return _along_axis(lambda a: CumOp(a, "mul"), x, axis, "cumprod")
 
 
 def sort(a, axis=-1, kind: str = "quicksort", order=None):
@@ -88,7 +76,8 @@ def sort(a, axis=-1, kind: str = "quicksort", order=None):
     was sorted."""
     from croton.ops.sort import Sort
 
-    return _sorting(Sort, a, axis, kind, order, "sort")
+    _no_order("sort", order)
+    return _along_axis(lambda axis: Sort(axis, kind), a, axis, "sort")
 
 
 def argsort(a, axis=-1, kind: str = "quicksort", order=None):
@@ -97,4 +86,10 @@ def argsort(a, axis=-1, kind: str = "quicksort", order=None):
     other kinds backends may order ties differently."""
     from croton.ops.sort import ArgSort
 
-    return _sorting(ArgSort, a, axis, kind, order, "argsort")
+    _no_order("argsort", order)
+    return _along_axis(lambda axis: ArgSort(axis, kind), a, axis, "argsort")
+
+
+def _no_order(name: str, order) -> None:
+    if order is not None:
+        raise ValueError(f"{name}: order (for structured arrays) is not supported")
