@@ -17,7 +17,7 @@ in order afterwards, so the result does not depend on the number of threads.
 from __future__ import annotations
 
 from croton.ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights
-from croton_numba.loops import threaded
+from croton_numba.loops import allocation, threaded
 from croton_numba.lowering import NotLowerable, _function, lowers
 from croton_numba.scalar_code import numba_dtype
 
@@ -209,7 +209,7 @@ def _conv2d_grad_inputs(op, node, name, context):
         "                            at = y * ow",
         "                            for z in range(ow):",
         f"                                dst[z * {sw} + c0] += cols[k, at + z]",
-        f"out = np.empty((b, c, rows, columns), dtype={dtype})",
+        allocation("out", "(b, c, rows, columns)", dtype),
         "for n in range(b):",
         "    for ch in range(c):",
         "        for y in range(rows):",

@@ -30,6 +30,79 @@ PARALLEL_OPTIONS = (
 )
 
 
+#: the tiles of an elementwise loop over inputs of other layouts (rows x columns of
+#: the last two axes): 8 rows of a transposed input share each cache line they read
+_TILE_ROWS = 8
+_TILE_COLUMNS = 256
+
+
+def allocation(target: str, shape: str, dtype: str) -> str:
+    """The line setting ``target`` to a new array of ``shape`` (a tuple expression) and
+    ``dtype`` (numba's name), not yet written: large ones are backed by huge pages
+    (``prelude._huge_pages``), as NumPy's are."""
+    return (
+        f"{target} = np.empty({shape}, dtype={dtype}); "
+        f"_huge_pages({target}.ctypes.data, {target}.nbytes)"
+    )
+
+
+def loop_nest(ndim: int, loop: str, element: list[str], across: list[str]) -> list[str]:
+    """Loops over ``n0, n1, ...`` in C order running ``element`` at ``i0, i1, ...``, the
+    first with ``loop`` (``range`` or ``numba.prange``).
+
+    Where one of the arrays ``across`` is read across its rows (a transpose: its last
+    stride is the larger of its last two, known at run time), the last two axes go in
+    tiles, so that each cache line it loads serves all the tile's rows."""
+    if ndim == 1:
+        return [f"for i0 in {loop}(n0):", *_indent(element, 1)]
+    outer, rows, columns = ndim - 2, f"n{ndim - 2}", f"n{ndim - 1}"
+    lines = ["    " * d + f"for i{d} in {loop if d == 0 else 'range'}(n{d}):" for d in range(outer)]
+    if not across:
+        lines += _indent([f"for i{outer} in {loop if outer == 0 else 'range'}({rows}):"], outer)
+        lines += _indent([f"for i{outer + 1} in range({columns}):"], outer + 1)
+        return lines + _indent(element, ndim)
+    transposed = " or ".join(f"abs({a}.strides[-1]) > abs({a}.strides[-2])" for a in across)
+    tiles = [
+        f"if {transposed}:",
+        f"    th, tw = {_TILE_ROWS}, {_TILE_COLUMNS}",
+        "else:",
+        f"    th, tw = 1, max({columns}, 1)",
+    ]
+    if outer == 0 and loop != "range":
+        tiles += [f"for tile in {loop}(({rows} + th - 1) // th):", "    row0 = tile * th"]
+    else:
+        tiles += [f"for row0 in range(0, {rows}, th):"]
+    tiles += [
+        f"    for column0 in range(0, {columns}, tw):",
+        f"        for i{outer} in range(row0, min(row0 + th, {rows})):",
+        f"            for i{outer + 1} in range(column0, min(column0 + tw, {columns})):",
+    ]
+    return lines + _indent(tiles, outer) + _indent(element, outer + 4)
+
+
+def contiguous_copy(target: str, source: str, ndim: int, threshold: int | None) -> list[str]:
+    """Lines setting ``target`` to ``source`` itself if it is C-contiguous, else to a
+    C-contiguous copy made in tiles where ``source`` is a transpose (numba's
+    ``np.ascontiguousarray`` copies element by element in C order)."""
+    indices = ", ".join(f"i{d}" for d in range(ndim))
+    copy = [f"n{d} = {source}.shape[{d}]" for d in range(ndim)]
+    copy.append(allocation(target, f"{source}.shape", f"{source}.dtype"))
+    element = [f"{target}[{indices}] = {source}[{indices}]"]
+    nest = loop_nest(ndim, "numba.prange", element, [source] if ndim >= 2 else [])
+    serial = [line.replace("numba.prange", "range") for line in nest]
+    if threshold is not None:
+        copy += [f"if {source}.size >= {threshold}:", *_indent(nest, 1)]
+        copy += ["else:", *_indent(serial, 1)]
+    else:
+        copy += serial
+    return [
+        f"if {source}.flags.c_contiguous:",
+        f"    {target} = np.ascontiguousarray({source})",  # (no copy: typed C-contiguous)
+        "else:",
+        *_indent(copy, 1),
+    ]
+
+
 def decorator(parallel: bool, fastmath: bool = False, inline: bool = True) -> str:
     """A kernel's decorator line.
 
@@ -151,7 +224,7 @@ def elemwise_function(
     body = shape_lines + [c for check in checks for c in check.split("\n")]
     shape = "(" + "".join(f"n{d}, " for d in range(ndim)) + ")"
     if reuse is None:
-        body.append(f"out = np.empty({shape}, dtype={numba_dtype(out.dtype)})")
+        body.append(allocation("out", shape, numba_dtype(out.dtype)))
     else:
         body.append(f"out = a{reuse}")
     if ndim == 0:
@@ -178,17 +251,15 @@ def elemwise_function(
         loop_lines += _indent(flat_statements + [f"fo[i] = {_stored(flat_result, out.dtype)}"], 1)
         return loop_lines
 
+    # inputs that may be read across their rows (a transpose): their last two lengths
+    # are not known to be 1, so their strides decide at run time
+    across = [a for a, v in zip(args, inputs) if v.ndim >= 2 and 1 not in v.type.shape[-2:]]
+    element = nested_statements + [
+        f"out[{', '.join(indices)}] = {_stored(nested_result, out.dtype)}"
+    ]
+
     def nested_loop(loop: str) -> list[str]:
-        loop_lines = []
-        for d in range(ndim):
-            kind = loop if d == 0 else "range"
-            loop_lines += _indent([f"for i{d} in {kind}(n{d}):"], d)
-        loop_lines += _indent(
-            nested_statements
-            + [f"out[{', '.join(indices)}] = {_stored(nested_result, out.dtype)}"],
-            ndim,
-        )
-        return loop_lines
+        return loop_nest(ndim, loop, element, across)
 
     def both(loop: str) -> list[str]:
         if not all(full) or ndim == 1:  # (in one dimension the loops are the same)
@@ -472,7 +543,7 @@ def reduce_function(name: str, op, node, mathlib: dict, threshold: int) -> str:
     while inner > 0 and (inner - 1) in axes:
         inner -= 1
     initial = _initial(op.kind, acc_dtype)
-    body.append(f"acc_out = np.empty({out_shape}, dtype={numba_dtype(acc_dtype)})")
+    body.append(allocation("acc_out", out_shape, numba_dtype(acc_dtype)))
     kept_index = ", ".join(f"i{d}" for d in kept) if kept else "()"
     if not any(d in axes for d in range(inner)):
         # every reduced axis is trailing: one local accumulator per output element

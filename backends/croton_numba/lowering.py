@@ -24,7 +24,14 @@ from croton.ops.reduce import Argmax, Reduce
 from croton.ops.shape import Alloc, ARange, Eye, Join, Repeat, Reshape, Shape, SpecifyShape, Split
 from croton.ops.sort import ArgSort, Sort
 from croton.ops.subtensor import IncSubtensor, Subtensor
-from croton_numba.loops import decorator, elemwise_function, reduce_function, threaded
+from croton_numba.loops import (
+    allocation,
+    contiguous_copy,
+    decorator,
+    elemwise_function,
+    reduce_function,
+    threaded,
+)
 from croton_numba.scalar_code import literal, numba_dtype
 
 
@@ -255,7 +262,7 @@ def _matmul(op, node, name, context):
         "rows, columns = x.shape[-2], y.shape[-1]",
     ]
     batch_shape = "".join(f"n{d}, " for d in range(batch))
-    body.append(f"out = np.empty(({batch_shape}rows, columns), dtype={numba_dtype(out.dtype)})")
+    body.append(allocation("out", f"({batch_shape}rows, columns)", numba_dtype(out.dtype)))
     for d in range(batch):
         body.append("    " * d + f"for i{d} in range(n{d}):")
     index = ", ".join(f"i{d}" for d in range(batch))
@@ -283,7 +290,7 @@ def _softmax(op, node, name, context):
     log = context.mathlib.get(("log", "float64"), "np.log")  # of the float64 total
     at = ", ".join("j" if d == axis else f"i{d}" for d in range(ndim))
     outer = [d for d in range(ndim) if d != axis]
-    body = [f"out = np.empty(x.shape, dtype={numba_dtype(dtype)})", f"m = x.shape[{axis}]"]
+    body = [allocation("out", "x.shape", numba_dtype(dtype)), f"m = x.shape[{axis}]"]
     for depth, d in enumerate(outer):
         loop = "numba.prange" if depth == 0 else "range"
         body.append("    " * depth + f"for i{d} in {loop}(x.shape[{d}]):")
@@ -358,11 +365,18 @@ def _reshape(op, node, name, context):
     body = [
         f"if s.shape[0] != {op.ndim}:",
         "    raise ValueError('reshape: the shape has the wrong length')",
-        f"return np.ascontiguousarray(x).reshape(({shape},))",
     ]
     if op.ndim == 0:
-        body[-1] = f"return {_as_array('x.ravel()[0]', node.outputs[0].dtype)}"
-    return _function(name, ["x", "s"], body)
+        body.append(f"return {_as_array('x.ravel()[0]', node.outputs[0].dtype)}")
+        return _function(name, ["x", "s"], body)
+    x = node.inputs[0]
+    if x.ndim == 0:
+        body.append(f"return x.reshape(({shape},))")
+        return _function(name, ["x", "s"], body)
+    body += contiguous_copy("contiguous", "x", x.ndim, context.threshold)
+    body.append(f"return contiguous.reshape(({shape},))")
+    parallel = context.threshold is not None
+    return _function(name, ["x", "s"], body, parallel=parallel)
 
 
 @lowers(SpecifyShape)
@@ -387,7 +401,7 @@ def _alloc(op, node, name, context):
     lengths = [f"s{k}" for k in range(len(shape))]
     dims = ", ".join(f"{s}[()]" for s in lengths)
     lead = out.ndim - value.ndim
-    body = [f"out = np.empty(({dims},), dtype={numba_dtype(out.dtype)})"]
+    body = [allocation("out", f"({dims},)", numba_dtype(out.dtype))]
     if value.ndim == 0:
         body.append("out.fill(v[()])")
     else:
@@ -408,10 +422,22 @@ def _join(op, node, name, context):
     args = [f"a{k}" for k in range(len(node.inputs))]
     if node.outputs[0].ndim == 0 or len(args) < 1:
         raise NotLowerable("a join of scalars")
-    axis = op.axis % node.outputs[0].ndim
-    dtype = numba_dtype(node.outputs[0].dtype)
-    pieces = ", ".join(f"np.ascontiguousarray({a}).astype({dtype})" for a in args)
-    body = [f"return np.concatenate(({pieces},), axis={axis})"]
+    out = node.outputs[0]
+    axis = op.axis % out.ndim
+    body = [f"total = {' + '.join(f'{a}.shape[{axis}]' for a in args)}"]
+    for a in args[1:]:
+        for d in range(out.ndim):
+            if d != axis:
+                body += [
+                    f"if {a}.shape[{d}] != {args[0]}.shape[{d}]:",
+                    f"    raise ValueError('join: the inputs differ in length along axis {d}')",
+                ]
+    shape = ", ".join("total" if d == axis else f"{args[0]}.shape[{d}]" for d in range(out.ndim))
+    body += [allocation("out", f"({shape},)", numba_dtype(out.dtype)), "at = 0"]
+    lead = ":, " * axis
+    for a in args:
+        body += [f"out[{lead}at:at + {a}.shape[{axis}]] = {a}", f"at += {a}.shape[{axis}]"]
+    body.append("return out")
     return _function(name, args, body)
 
 
@@ -432,7 +458,9 @@ def _eye(op, node, name, context):
     _check_dtypes(node)
     dtype = numba_dtype(op.dtype)
     body = [
-        f"out = np.zeros((max(n[()], 0), max(m[()], 0)), dtype={dtype})",
+        "if n[()] < 0 or m[()] < 0:",
+        "    raise ValueError('eye: negative dimensions are not allowed')",
+        f"out = np.zeros((n[()], m[()]), dtype={dtype})",
         "for i in range(out.shape[0]):",
         "    j = i + k[()]",
         "    if 0 <= j < out.shape[1]:",
@@ -573,7 +601,7 @@ def _gather(op, node, name):
     index = _Advanced(op.spec, node.inputs[1:], "x", 1)
     shape = "".join(f"v.shape[{d}], " for d in range(index.first)) + "n, "
     shape += "".join(f"v.shape[{d}], " for d in range(index.after, x.ndim))
-    body = index.lines + [f"out = np.empty(({shape}), dtype={numba_dtype(out.dtype)})"]
+    body = index.lines + [allocation("out", f"({shape})", numba_dtype(out.dtype))]
     body += ["for k in range(n):", *["    " + line for line in index.pick]]
     body += [f"    out[{index.lead}k] = {index.target}", "return out"]
     return _function(name, ["x"] + index.arguments, body)
@@ -587,7 +615,7 @@ def _scatter(op, node, name):
     operator = "=" if op.set_instead_of_inc else "+="
     index = _Advanced(op.spec, node.inputs[2:], "out", 2)
     rank = index.first + 1 + (x.ndim - index.after)
-    body = ["out = x.copy()"] + index.lines
+    body = _copied("x") + index.lines
     if y.ndim == 0:
         value = "y[()]"
     elif y.ndim == rank:
@@ -603,6 +631,11 @@ def _scatter(op, node, name):
     return _function(name, ["x", "y"] + index.arguments, body)
 
 
+def _copied(x: str) -> list[str]:
+    """Lines setting ``out`` to a C-contiguous copy of ``x``."""
+    return [allocation("out", f"{x}.shape", f"{x}.dtype"), f"out[...] = {x}"]
+
+
 @lowers(IncSubtensor)
 def _incsubtensor(op, node, name, context):
     """``x[index] = y`` or ``+= y`` on a copy of ``x``: basic indices as a slice
@@ -614,7 +647,7 @@ def _incsubtensor(op, node, name, context):
     elif x.dtype != y.dtype:
         _check_dtypes(node, complex_ok=True)  # (a value converted to float16 bits)
     basic = _basic_index(op.spec, 0)
-    body = ["out = x.copy()"]
+    body = _copied("x")
     if basic is not None:
         entries, names, checks = basic
         body = checks + body
@@ -622,6 +655,15 @@ def _incsubtensor(op, node, name, context):
         if y.ndim == 0:
             body.append(f"{target} {operator} y[()]")
         else:
+            # (numba's slice assignment does not check that y broadcasts to the slice)
+            body.append(f"t = {target}")
+            lead = node.outputs[0].ndim - sum(e[0] == "int" for e in op.spec) - y.ndim
+            for d in range(y.ndim):
+                body += [
+                    f"if y.shape[{d}] != 1 and y.shape[{d}] != t.shape[{lead + d}]:",
+                    "    raise ValueError('shape mismatch: the value does not broadcast to "
+                    "the indexed part of x')",
+                ]
             body.append(f"{target} {operator} y")
         body.append("return out")
         return _function(name, ["x", "y"] + names, body)
@@ -653,29 +695,69 @@ def _argmax(op, node, name, context):
     first = ", ".join("0" if d == axis else f"i{d}" for d in range(x.ndim))
     body = [f"if x.shape[{axis}] == 0:", empty, f"out = np.empty(({shape}), dtype=np.int64)"]
     for depth, d in enumerate(outer):
-        body.append("    " * depth + f"for i{d} in range(x.shape[{d}]):")
-    inner = [f"best, position = x[{first}], 0", f"for j in range(1, x.shape[{axis}]):"]
-    inner += [f"    v = x[{at}]", f"    if {better}:", "        best, position = v, j"]
+        loop = "numba.prange" if depth == 0 else "range"
+        body.append("    " * depth + f"for i{d} in {loop}(x.shape[{d}]):")
+    if axis == x.ndim - 1:
+        inner = _first_extreme_of_row(op.kind, x.dtype, at, first)
+    else:
+        inner = [f"best, position = x[{first}], 0", f"for j in range(1, x.shape[{axis}]):"]
+        inner += [f"    v = x[{at}]", f"    if {better}:", "        best, position = v, j"]
     inner.append(f"out[{', '.join(f'i{d}' for d in outer)}] = position")
     body += ["    " * len(outer) + line for line in inner]
     body.append("return out")
-    return _function(name, ["x"], body)
+    body, parallel = threaded(body, "x.size", context.threshold)
+    return _function(name, ["x"], body, parallel=parallel)
+
+
+def _first_extreme_of_row(kind: str, dtype: str, at: str, first: str) -> list[str]:
+    """Lines setting ``position`` to the first index of a row's extreme (its first nan,
+    if it has one) in two passes: the extreme in four lanes that do not wait on each
+    other, then the first element equal to it."""
+    compare = ">" if kind == "max" else "<"
+    inexact = dtype.startswith(("float", "complex"))
+    nan = " or v != v" if inexact else ""
+    lanes = ["q0", "q1", "q2", "q3"]
+    lines = [f"{' = '.join(lanes)} = x[{first}]", "m = x.shape[-1]", "full = m - m % 4"]
+    lines.append("for j0 in range(0, full, 4):")
+    for k, lane in enumerate(lanes):  # (selects, not branches: they vectorize)
+        lines += [f"    j = j0 + {k}", f"    v = x[{at}]"]
+        lines.append(f"    {lane} = v if v {compare} {lane}{nan} else {lane}")
+    lines += ["for j in range(full, m):", f"    v = x[{at}]", f"    if v {compare} q0{nan}:"]
+    lines.append("        q0 = v")
+    lines.append("best = q0")
+    for lane in lanes[1:]:
+        lines += [f"if {lane} {compare} best{' or ' + lane + ' != ' + lane if inexact else ''}:"]
+        lines.append(f"    best = {lane}")
+    if inexact:
+        lines.append("found = best != best")  # a nan: the first nan
+        equal = "(v != v if found else v == best)"
+    else:
+        equal = "v == best"
+    lines += ["position = 0", "for j in range(m):", f"    v = x[{at}]", f"    if {equal}:"]
+    lines += ["        position = j", "        break"]
+    return lines
 
 
 @lowers(CumOp)
 def _cumulative(op, node, name, context):
-    """Row after row along the axis: each adds (or multiplies) the next row of the input
-    into the previous row of the output, a whole slice at a time."""
+    """In memory order: the output as (before, along, after) the axis, each of its rows
+    along the axis adds (or multiplies) the input's row into the previous one."""
     (x,), (out,) = node.inputs, node.outputs
     _check_dtypes(node)
     axis, symbol = op.axis, "+" if op.mode == "add" else "*"
-    first, at, before = (_axis_index(x.ndim, axis, i) for i in ("0", "i", "i - 1"))
+    before = " * ".join(f"x.shape[{d}]" for d in range(axis)) or "1"
+    after = " * ".join(f"x.shape[{d}]" for d in range(axis + 1, x.ndim)) or "1"
     body = [
-        f"out = np.empty(x.shape, dtype={numba_dtype(out.dtype)})",
-        f"if x.shape[{axis}] > 0:",
-        f"    out[{first},] = x[{first},]",
-        f"for i in range(1, x.shape[{axis}]):",
-        f"    out[{at},] = out[{before},] {symbol} x[{at},]",
+        allocation("out", "x.shape", numba_dtype(out.dtype)),
+        f"m = x.shape[{axis}]",
+        "if out.size > 0:",
+        f"    o = out.reshape(({before}, m, {after}))",
+        f"    v = np.ascontiguousarray(x).reshape(({before}, m, {after}))",
+        "    for p in range(o.shape[0]):",
+        "        o[p, 0] = v[p, 0]",
+        "        for i in range(1, m):",
+        "            for q in range(o.shape[2]):",
+        f"                o[p, i, q] = o[p, i - 1, q] {symbol} v[p, i, q]",
         "return out",
     ]
     return _function(name, ["x"], body)
@@ -700,7 +782,7 @@ def _sort(op, node, name, context):
     restored = f"result.transpose(({', '.join(map(str, back))},))" if ndim > 1 else "result"
     body = [
         f"rows = np.ascontiguousarray({moved}).reshape((-1, x.shape[{axis}]))",
-        f"done = np.empty(rows.shape, dtype={numba_dtype(out.dtype)})",
+        allocation("done", "rows.shape", numba_dtype(out.dtype)),
         "for r in range(rows.shape[0]):",
         f"    done[r] = {line}",
         f"result = done.reshape({moved}.shape)",
@@ -751,7 +833,7 @@ def _repeat(op, node, name, context):
             "if r < 0:",
             "    raise ValueError('repeat: negative repeats')",
             f"total = {length} * r",
-            f"out = np.empty(({shape},), dtype={numba_dtype(out.dtype)})",
+            allocation("out", f"({shape},)", numba_dtype(out.dtype)),
             "for i in range(total):",
             f"    out[{_axis_index(x.ndim, axis, 'i')},] = x[{_axis_index(x.ndim, axis, 'i // r')},]",
         ]
@@ -764,7 +846,7 @@ def _repeat(op, node, name, context):
             "    if repeats[k] < 0:",
             "        raise ValueError('repeat: negative repeats')",
             "    total += repeats[k]",
-            f"out = np.empty(({shape},), dtype={numba_dtype(out.dtype)})",
+            allocation("out", f"({shape},)", numba_dtype(out.dtype)),
             "i = 0",
             f"for k in range({length}):",
             "    for _ in range(repeats[k]):",
@@ -792,7 +874,7 @@ def _map(op, node, name, context):
     for k, (out, inner_out) in enumerate(zip(node.outputs, outputs)):
         element = "[()]" if inner_out.ndim == 0 else ""
         body += [
-            f"    out{k} = np.empty((n,) + first[{k}].shape, dtype={numba_dtype(out.dtype)})",
+            "    " + allocation(f"out{k}", f"(n,) + first[{k}].shape", numba_dtype(out.dtype)),
             f"    out{k}[0] = first[{k}]{element}",
         ]
     body += [

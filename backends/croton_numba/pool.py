@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from croton.ops.pool import AveragePoolGrad, MaxPoolGrad, MaxPoolGradGrad, Pool
-from croton_numba.loops import threaded
+from croton_numba.loops import allocation, threaded
 from croton_numba.lowering import _check_dtypes, _function, lowers
 from croton_numba.scalar_code import literal, numba_dtype
 
@@ -128,7 +128,7 @@ def _pool(op, node, name, context):
         f"nr = {_pooled_length(op, 0, 'h')}",
         f"nc = {_pooled_length(op, 1, 'w')}",
         f"xs = {_flat('x', 'h', 'w')}",
-        f"out = np.empty((b, nr, nc), dtype={typed})",
+        allocation("out", "(b, nr, nc)", typed),
         "for k in numba.prange(b):",
         *_windows(op, inner),
         f"return out.reshape(({_lead(ndim)}nr, nc))",

@@ -4,12 +4,22 @@ They follow NumPy's semantics where Python's differ: integer division and remain
 zero give 0, a signed integer to a negative integer power raises, ``minimum``/``maximum``/
 ``clip`` propagate nan, sigmoid and softplus do not overflow. Complex numbers order lexicographically (real part first) and divide
 by NumPy's algorithm, so that infinities and nan come out as NumPy's do.
+
+``_huge_pages`` advises the kernel to back a large new array with huge pages, as NumPy
+does for its own arrays: a first write to an 80 MB array then takes a few dozen page
+faults instead of twenty thousand, which made memory-bound loops 3-4x slower than
+NumPy's on a virtual machine.
 """
 
+import ctypes
 import math
+import sys
 
+import llvmlite.ir
 import numba
 import numpy as np
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 __all__ = [
     "_cclip",
@@ -31,6 +41,7 @@ __all__ = [
     "_floor_divide",
     "_half_to_float",
     "_half_value",
+    "_huge_pages",
     "_maximum_first",
     "_minimum_first",
     "_clip_first",
@@ -349,3 +360,61 @@ def _maximum_first(a, b):
 @numba.njit(cache=True)
 def _clip_first(x, lo, hi):
     return _minimum_first(_maximum_first(x, lo), hi)
+
+
+#: NumPy's threshold for huge pages (``numpy/_core/src/multiarray/alloc.c``), and the
+#: advice (``MADV_HUGEPAGE`` on Linux)
+_HUGE_PAGE_BYTES = 1 << 22
+_MADV_HUGEPAGE = 14
+
+
+def _madvise_address() -> int | None:
+    """The C library's ``madvise``, where the kernel takes huge-page advice (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.cast(ctypes.CDLL(None).madvise, ctypes.c_void_p).value
+    except (AttributeError, OSError):
+        return None
+
+
+_MADVISE = _madvise_address()
+if _MADVISE is not None:
+    # the generated code calls it by name: the symbol, not its address, is in the
+    # machine code, so the disk cache stays valid in other processes
+    import llvmlite.binding
+
+    llvmlite.binding.add_symbol("madvise", _MADVISE)
+
+
+@intrinsic
+def _madvise(typingctx, start, length):
+    def codegen(context, builder, signature, args):
+        pointer = llvmlite.ir.IntType(8).as_pointer()
+        int32, int64 = llvmlite.ir.IntType(32), llvmlite.ir.IntType(64)
+        kind = llvmlite.ir.FunctionType(int32, [pointer, int64, int32])
+        madvise = cgutils.get_or_insert_function(builder.module, kind, "madvise")
+        address = builder.inttoptr(args[0], pointer)
+        builder.call(madvise, [address, args[1], int32(_MADV_HUGEPAGE)])
+        return context.get_dummy_value()
+
+    return numba.types.void(numba.types.int64, numba.types.int64), codegen
+
+
+if _MADVISE is not None:
+
+    @numba.njit(cache=True)
+    def _huge_pages(address, nbytes):
+        """Advise huge pages for the whole pages of a new array of ``nbytes`` at
+        ``address`` (``a.ctypes.data``) that is not yet written, if it is large."""
+        if nbytes >= _HUGE_PAGE_BYTES:
+            start = (np.int64(address) + 4095) & ~np.int64(4095)
+            end = (np.int64(address) + nbytes) & ~np.int64(4095)
+            if end > start:
+                _madvise(start, end - start)
+
+else:
+
+    @numba.njit(cache=True)
+    def _huge_pages(address, nbytes):
+        """Nothing to advise on this platform."""

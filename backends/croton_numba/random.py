@@ -10,6 +10,7 @@ host step between jitted segments, by design and without a warning.
 from __future__ import annotations
 
 from croton.ops.random import PCG64_MULTIPLIER, RandomDraw
+from croton_numba.loops import allocation
 from croton_numba.lowering import HostStep, _function, lowers
 from croton_numba.scalar_code import numba_dtype
 
@@ -29,7 +30,7 @@ def _uniform(node, name: str) -> str:
         "    raise ValueError('high - low < 0')",
         "if not np.isfinite(span):",
         "    raise OverflowError('high - low range exceeds valid bounds')",
-        f"out = np.empty(({dims}), dtype={numba_dtype(node.outputs[1].dtype)})",
+        allocation("out", f"({dims})", numba_dtype(node.outputs[1].dtype)),
         "flat = out.reshape(-1)",
         f"m32 = {u64}(0xFFFFFFFF)",
         f"m_hi = {u64}({_MULTIPLIER[0]})",

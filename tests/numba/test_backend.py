@@ -225,6 +225,117 @@ def test_non_contiguous_and_broadcast_inputs():
     np.testing.assert_allclose(f(a, row), np.tanh(a) * row + a, rtol=1e-12)
 
 
+@pytest.mark.parametrize("threshold", [0, 10**9])
+@pytest.mark.parametrize("shape", [(19, 530), (3, 9, 270), (1, 1), (0, 4)])
+def test_transposed_inputs_run_in_tiles_and_match_numpy(shape, threshold):
+    # inputs read across their rows go tile by tile (8 x 256 of the last two axes,
+    # with partial tiles at the edges); the others row by row, in the same loop
+    x = T.TensorType("float64", shape=(None,) * len(shape))("x")
+    order = tuple(reversed(range(len(shape))))
+    rng = np.random.default_rng(12)
+    a = rng.normal(size=shape)
+    b = rng.normal(size=shape[::-1]).transpose(order)  # a transposed array as input
+    y = T.TensorType("float64", shape=(None,) * len(shape))("y")
+    z = x.dimshuffle(order)
+    with croton.config.change(numba_parallel_threshold=threshold, numba_threaded_compile="eager"):
+        f = croton.function(
+            [x, y],
+            [z * 2 + 1, T.tanh(z) - z.dimshuffle(order)[::-1].dimshuffle(order), y - x],
+            backend="numba",
+        )
+    expected = [
+        a.transpose(order) * 2 + 1,
+        np.tanh(a.transpose(order)) - a[::-1].transpose(order),
+        b - a,
+    ]
+    for got, want in zip(f(a, b), expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_large_arrays_are_advised_huge_pages_and_hold_what_numpy_computes():
+    # (an 8 MB output and a copy for set_subtensor: past NumPy's 4 MB threshold)
+    from croton_numba import prelude
+
+    x = T.dvector("x")
+    f = croton.function([x], [x * 4 - 1, T.set_subtensor(x[::7], 0.5)], backend="numba")
+    a = np.random.default_rng(13).normal(size=10**6)
+    scaled, replaced = f(a)
+    np.testing.assert_array_equal(scaled, a * 4 - 1)  # (exact, fused or not)
+    want = a.copy()
+    want[::7] = 0.5
+    np.testing.assert_array_equal(replaced, want)
+    if sys.platform.startswith("linux"):
+        assert prelude._MADVISE is not None
+    assert f._executable.source().count(".nbytes)") == 2  # (each output advised)
+
+
+def test_joins_and_cumulative_sums_along_every_axis_match_numpy():
+    x, y = T.dtensor3("x"), T.ltensor3("y")
+    rng = np.random.default_rng(14)
+    a = rng.normal(size=(3, 4, 5))
+    b = rng.integers(-5, 5, size=(3, 4, 5))
+    outputs, expected = [], []
+    for axis in (0, 1, 2, -1):
+        outputs += [T.concatenate([x, y, x[:, :, ::-1]], axis=axis), T.cumsum(x, axis=axis)]
+        outputs.append(T.cumprod(y, axis=axis))
+        expected += [np.concatenate([a, b, a[:, :, ::-1]], axis=axis), np.cumsum(a, axis=axis)]
+        expected.append(np.cumprod(b, axis=axis))
+    f = croton.function([x, y], outputs, backend="numba")
+    for got, want in zip(f(a, b), expected, strict=True):
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    g = croton.function([x, y], T.concatenate([x, y], axis=1), backend="numba")
+    with pytest.raises(ValueError, match="join: the inputs differ in length along axis 0"):
+        g(a, b[:2])
+
+
+@pytest.mark.parametrize("threshold", [0, 10**9])
+def test_argmax_along_rows_finds_the_first_extreme_or_nan(threshold):
+    # (two passes over each row: the extreme in four lanes, then its first position)
+    rng = np.random.default_rng(15)
+    for dtype in ["float64", "int32", "bool"]:
+        x = T.TensorType(dtype, (None, None, None))("x")
+        outputs = [T.argmax(x, axis=2), T.argmin(x, axis=-1), T.argmax(x, axis=1)]
+        with croton.config.change(
+            numba_parallel_threshold=threshold, numba_threaded_compile="eager"
+        ):
+            f = croton.function([x], outputs, backend="numba")
+        for shape in [(2, 3, 9), (3, 2, 1), (2, 2, 4)]:
+            a = rng.integers(-3, 3, size=shape).astype(dtype)  # (ties)
+            if dtype == "float64":
+                a[0, 0, -1] = np.nan
+                a[0, 1, 0] = -0.0
+            want = [a.argmax(axis=2), a.argmin(axis=-1), a.argmax(axis=1)]
+            for got, expected in zip(f(a), want, strict=True):
+                np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("threshold", [0, 10**9])
+def test_reshaping_a_transpose_copies_it_in_tiles(threshold):
+    x, m = T.dtensor3("x"), T.dmatrix("m")
+    outputs = [
+        x.dimshuffle(2, 0, 1).reshape((-1,)),
+        x.dimshuffle(0, 2, 1).reshape((x.shape[0], -1)),
+        m.T.flatten(),
+        m[::2, ::-1].reshape((-1,)),
+        m.reshape((-1,)),
+    ]
+    with croton.config.change(numba_parallel_threshold=threshold, numba_threaded_compile="eager"):
+        f = croton.function([x, m], outputs, backend="numba")
+    rng = np.random.default_rng(16)
+    a, b = rng.normal(size=(3, 5, 300)), rng.normal(size=(17, 270))
+    for a_, b_ in [(a, b), (np.asfortranarray(a), np.asfortranarray(b))]:
+        want = [
+            a_.transpose(2, 0, 1).reshape(-1),
+            a_.transpose(0, 2, 1).reshape(3, -1),
+            b_.T.flatten(),
+            b_[::2, ::-1].reshape(-1),
+            b_.reshape(-1),
+        ]
+        for got, expected in zip(f(a_, b_), want, strict=True):
+            np.testing.assert_array_equal(got, expected)
+
+
 def test_numba_is_the_default_backend_when_installed():
     with croton.config.change(backend=None):
         assert croton.backend.select_backend().name == "numba"
