@@ -153,3 +153,31 @@ def test_training_step_fuses_and_matches_unfused():
     np.testing.assert_allclose(fast_losses, plain_losses, rtol=1e-12)
     for a, b in zip(fast_params, plain_params):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "build, reference",
+    [
+        (lambda x: x.dimshuffle(2, 0, 1).sum(axis=1), lambda a: a.transpose(2, 0, 1).sum(axis=1)),
+        (
+            lambda x: T.exp(x.dimshuffle(1, 2, 0)).max(axis=0),
+            lambda a: np.exp(a.transpose(1, 2, 0)).max(axis=0),
+        ),
+        (
+            lambda x: (x.dimshuffle(2, 1, 0) * 2 + 1).sum(axis=(0, 2)),
+            lambda a: (a.transpose(2, 1, 0) * 2 + 1).sum(axis=(0, 2)),
+        ),
+        (lambda x: T.prod(x.T, axis=None), lambda a: np.prod(a)),
+    ],
+)
+def test_a_reduction_of_a_transpose_reduces_the_untransposed_input(build, reference):
+    # sum(x.T, axis=1) -> sum(x, axis=0): loops read x in memory order, and the result
+    # is transposed back where its kept axes change order
+    x = T.dtensor3("x")
+    a = np.random.default_rng(8).normal(size=(3, 4, 5))
+    fused, unfused = _compile_both([x], build(x))
+    fgraph = fused.maker.fgraph
+    (reduction,) = [node for node in fgraph.toposort() if isinstance(node.op, Reduce)]
+    assert len(reduction.inputs) == 1 and reduction.inputs[0] is fgraph.inputs[0]
+    np.testing.assert_allclose(fused(a), reference(a), rtol=1e-12)
+    np.testing.assert_allclose(unfused(a), reference(a), rtol=1e-12)

@@ -1,5 +1,6 @@
 """``fuse``: connected elementwise nodes become one ``Elemwise(Composite)``, and an
-elementwise producer of a reduction becomes the reduction's prologue.
+elementwise producer of a reduction becomes the reduction's prologue. A reduction of
+transposed inputs then reduces the inputs themselves, in their memory order.
 
 A producer joins its consumer's group only if every client of its output is in the
 group (so nothing is computed twice) and its output is not broadcast by the consumer
@@ -13,7 +14,7 @@ import numpy as np
 from croton.graph.basic import Apply, Variable
 from croton.graph.fgraph import OUTPUT, FunctionGraph
 from croton.ops.composite import Composite
-from croton.ops.elemwise import Elemwise
+from croton.ops.elemwise import DimShuffle, Elemwise
 from croton.ops.reduce import Reduce
 from croton.rewrite.engine import GraphPass, RewriteStats
 from croton.rewrite.pattern import constant_source
@@ -162,9 +163,48 @@ def fuse_reduction_prologue(fgraph: FunctionGraph, stats: RewriteStats) -> None:
         stats.fired["fuse_reduction_prologue"] += 1
 
 
+def _permutation(var: Variable) -> tuple[int, ...] | None:
+    """The axes of a ``DimShuffle`` that only reorders its input's axes, or None."""
+    owner = var.owner
+    if owner is None or not isinstance(owner.op, DimShuffle):
+        return None
+    order = owner.op.new_order
+    if "x" in order or len(order) != owner.op.input_ndim or order == tuple(range(len(order))):
+        return None
+    return order
+
+
+def reduce_untransposed(fgraph: FunctionGraph, stats: RewriteStats) -> None:
+    """sum(x.T, axis=1) -> sum(x, axis=0): a reduction whose inputs are all the same
+    transpose reads the untransposed arrays (in memory order, where loops over the
+    transpose would read across rows); its result is transposed back where the kept
+    axes change order."""
+    for node in fgraph.toposort():
+        if not isinstance(node.op, Reduce) or node not in fgraph.apply_nodes:
+            continue
+        full = [v for v in node.inputs if v.ndim > 0]
+        orders = {_permutation(v) for v in full}
+        if len(orders) != 1 or None in orders:
+            continue
+        (order,) = orders
+        if any(v.ndim != len(order) for v in full):
+            continue
+        sources = [v.owner.inputs[0] if v.ndim > 0 else v for v in node.inputs]
+        axes = tuple(sorted(order[a] for a in node.op.axis))
+        kept = [order[d] for d in range(len(order)) if d not in node.op.axis]
+        op = Reduce(node.op.kind, axes, node.outputs[0].dtype, node.op.prologue)
+        reduced = op(*sources)
+        back = tuple(sorted(kept).index(d) for d in kept)
+        if back != tuple(range(len(back))):
+            reduced = reduced.dimshuffle(back)
+        fgraph.replace(node.outputs[0], reduced, reason="reduce_untransposed")
+        stats.fired["reduce_untransposed"] += 1
+
+
 def _fuse(fgraph: FunctionGraph, stats: RewriteStats) -> None:
     fuse_elementwise(fgraph, stats)
     fuse_reduction_prologue(fgraph, stats)
+    reduce_untransposed(fgraph, stats)
 
 
 fuse_pass = GraphPass("fuse", _fuse)

@@ -13,11 +13,13 @@ from croton.rewrite.pattern import P
 from croton.tensor import math as tm
 
 x = P.var("x")
+#: (an integer to the power -1 raises, as in NumPy; its reciprocal would truncate)
+inexact = P.var("x", constraint=lambda var: var.dtype.startswith(("float", "complex")))
 
 RULES = [
     (x**2, lambda x: tm.sqr(x), "pow_two_sqr"),  # x ** 2 -> sqr(x)
     (x**0.5, lambda x: tm.sqrt(x), "pow_half_sqrt"),  # x ** 0.5 -> sqrt(x)
-    (x**-1, lambda x: tm.reciprocal(x), "pow_minus_one_reciprocal"),  # x ** -1 -> reciprocal(x)
+    (inexact**-1, lambda x: tm.reciprocal(x), "pow_minus_one_reciprocal"),  # x**-1 -> 1/x
     (x * P.var("x"), lambda x: tm.sqr(x), "mul_self_sqr"),  # x * x -> sqr(x)
 ]
 

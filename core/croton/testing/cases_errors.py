@@ -130,4 +130,34 @@ def error_cases() -> list[ErrorCase]:
             _values(ones, [5]),
             IndexError,
         ),
+        ErrorCase(
+            "IncSubtensor/float64/value-does-not-broadcast",
+            _graph(lambda T, x, y: T.inc_subtensor(x[1:4], y), vec, vec),
+            _values(np.arange(5.0), [10.0, 20.0]),
+            ValueError,
+        ),
+        ErrorCase(
+            "IncSubtensor/float64/set-row-does-not-broadcast",
+            _graph(lambda T, x, y: T.set_subtensor(x[0], y), mat, vec),
+            _values(ones, [1.0, 2.0, 3.0]),
+            ValueError,
+        ),
+        ErrorCase(
+            "Eye/float64/negative-size",
+            _graph(lambda T, n: T.eye(n), iscalar),
+            _values(np.array(-2)),
+            ValueError,
+        ),
+        ErrorCase(
+            "elemwise.pow/int64/minus-one-constant",
+            _graph(lambda T, x: x**-1, ivec),
+            _values([2, 1, -1]),
+            ValueError,
+        ),
+        ErrorCase(
+            "Join/float64/lengths-differ",
+            _graph(lambda T, x, y: T.concatenate([x, y], axis=1), mat, mat),
+            _values(ones, np.ones((2, 2))),
+            ValueError,
+        ),
     ]
