@@ -37,3 +37,16 @@ def test_the_mlp_step_written_by_hand_is_the_compiled_step(benchmarks):
         np.testing.assert_allclose(cost, step(data, labels), rtol=1e-12)
         for name, value in zip(["W1", "b1", "W2", "b2"], by_hand):
             np.testing.assert_allclose(value, shared[name].get_value(), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_the_memory_layout_cases_compute_what_numpy_does(benchmarks, backend):
+    _, workloads = benchmarks
+    import croton
+    import croton.tensor as T
+
+    a = np.random.default_rng(6).normal(size=(9, 9))
+    for case, (graph, eager) in workloads._LAYOUTS.items():
+        m = T.dmatrix("m")
+        got = croton.function([m], graph(m), backend=backend)(a)
+        np.testing.assert_allclose(got, eager(a), rtol=1e-12, err_msg=case)

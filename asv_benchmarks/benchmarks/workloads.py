@@ -149,6 +149,47 @@ class AxisReductions:
         self.f(self.a)
 
 
+#: memory-bound loops, where a new array's page faults and the order memory is read in
+#: decide the time: (croton graph, numpy eager) on a 4000x4000 matrix ``m``
+_LAYOUTS = {
+    "m + 1": (lambda m: m + 1, lambda m: m + 1),
+    "m.T + 1": (lambda m: m.T + 1, lambda m: m.T + 1),
+    "m + m.T": (lambda m: m + m.T, lambda m: m + m.T),
+    "sum(m.T, axis=1)": (lambda m: T.sum(m.T, axis=1), lambda m: np.sum(m.T, axis=1)),
+    "argmax(m, axis=1)": (lambda m: T.argmax(m, axis=1), lambda m: np.argmax(m, axis=1)),
+    "m.T.flatten()": (lambda m: m.T.flatten(), lambda m: m.T.flatten()),
+    "concatenate": (
+        lambda m: T.concatenate([m, m], axis=1),
+        lambda m: np.concatenate([m, m], axis=1),
+    ),
+    "cumsum(m, axis=1)": (lambda m: T.cumsum(m, axis=1), lambda m: np.cumsum(m, axis=1)),
+}
+
+
+class MemoryLayouts:
+    """Loops bound by memory, not arithmetic: a new array, a transposed input, a
+    reduction of a transpose, a copy (no case may be a pathological one next to
+    numpy's)."""
+
+    params = (BACKENDS, list(_LAYOUTS))
+    param_names = ["backend", "case"]
+    timeout = 300
+
+    def setup(self, backend, case):
+        _require(backend)
+        self.m = on_device(backend, np.random.default_rng(5).normal(size=(4000, 4000)))
+        graph, eager = _LAYOUTS[case]
+        if backend == "numpy-eager":
+            self.f = eager
+        else:
+            m = T.dmatrix("m")
+            self.f = compiled([m], graph(m), backend)
+        self.f(self.m)
+
+    def time_case(self, backend, case):
+        self.f(self.m)
+
+
 def logistic_regression_data():
     """1000 examples of 100 features and their 0/1 targets."""
     rng = np.random.default_rng(2)
