@@ -751,8 +751,9 @@ def _cumulative(op, node, name, context):
         allocation("out", "x.shape", numba_dtype(out.dtype)),
         f"m = x.shape[{axis}]",
         "if out.size > 0:",
+        *["    " + line for line in contiguous_copy("contiguous", "x", x.ndim, None)],
         f"    o = out.reshape(({before}, m, {after}))",
-        f"    v = np.ascontiguousarray(x).reshape(({before}, m, {after}))",
+        f"    v = contiguous.reshape(({before}, m, {after}))",
         "    for p in range(o.shape[0]):",
         "        o[p, 0] = v[p, 0]",
         "        for i in range(1, m):",
@@ -781,12 +782,16 @@ def _sort(op, node, name, context):
     moved = f"x.transpose(({', '.join(map(str, order))},))" if ndim > 1 else "x"
     restored = f"result.transpose(({', '.join(map(str, back))},))" if ndim > 1 else "result"
     body = [
-        f"rows = np.ascontiguousarray({moved}).reshape((-1, x.shape[{axis}]))",
+        f"moved = {moved}",
+        *contiguous_copy("contiguous", "moved", ndim, None),
+        f"rows = contiguous.reshape((-1, x.shape[{axis}]))",
         allocation("done", "rows.shape", numba_dtype(out.dtype)),
         "for r in range(rows.shape[0]):",
         f"    done[r] = {line}",
-        f"result = done.reshape({moved}.shape)",
-        f"return np.ascontiguousarray({restored})",
+        "result = done.reshape(moved.shape)",
+        f"restored = {restored}",
+        *contiguous_copy("sorted_", "restored", ndim, None),
+        "return sorted_",
     ]
     return _function(name, ["x"], body)
 
