@@ -52,32 +52,47 @@ def loop_nest(ndim: int, loop: str, element: list[str], across: list[str]) -> li
 
     Where one of the arrays ``across`` is read across its rows (a transpose: its last
     stride is the larger of its last two, known at run time), the last two axes go in
-    tiles, so that each cache line it loads serves all the tile's rows."""
+    tiles, so that each cache line it loads serves all the tile's rows; otherwise the
+    loops are the plain nest."""
     if ndim == 1:
         return [f"for i0 in {loop}(n0):", *_indent(element, 1)]
     outer, rows, columns = ndim - 2, f"n{ndim - 2}", f"n{ndim - 1}"
     lines = ["    " * d + f"for i{d} in {loop if d == 0 else 'range'}(n{d}):" for d in range(outer)]
+    plain = [f"for i{outer} in {loop if outer == 0 else 'range'}({rows}):"]
+    plain += [f"    for i{outer + 1} in range({columns}):", *_indent(element, 2)]
     if not across:
-        lines += _indent([f"for i{outer} in {loop if outer == 0 else 'range'}({rows}):"], outer)
-        lines += _indent([f"for i{outer + 1} in range({columns}):"], outer + 1)
-        return lines + _indent(element, ndim)
+        return lines + _indent(plain, outer)
     transposed = " or ".join(f"abs({a}.strides[-1]) > abs({a}.strides[-2])" for a in across)
-    tiles = [
+    if loop == "range":
+        tiles = [f"for row0 in range(0, {rows}, {_TILE_ROWS}):"]
+        tiles += _tile_loops(outer, rows, columns, str(_TILE_ROWS), str(_TILE_COLUMNS), element)
+        nest = [f"if {transposed}:", *_indent(tiles, 1), "else:", *_indent(plain, 1)]
+        return lines + _indent(nest, outer)
+    # threads split the first axis (rows, in tiles of th rows): one parallel loop, as
+    # each costs numba a separately compiled function, with plain rows (th = 1) unless
+    # an input is transposed
+    nest = [
         f"if {transposed}:",
         f"    th, tw = {_TILE_ROWS}, {_TILE_COLUMNS}",
         "else:",
         f"    th, tw = 1, max({columns}, 1)",
     ]
-    if outer == 0 and loop != "range":
-        tiles += [f"for tile in {loop}(({rows} + th - 1) // th):", "    row0 = tile * th"]
+    if outer == 0:
+        nest += [f"for tile in {loop}(({rows} + th - 1) // th):", "    row0 = tile * th"]
     else:
-        tiles += [f"for row0 in range(0, {rows}, th):"]
-    tiles += [
-        f"    for column0 in range(0, {columns}, tw):",
-        f"        for i{outer} in range(row0, min(row0 + th, {rows})):",
-        f"            for i{outer + 1} in range(column0, min(column0 + tw, {columns})):",
+        nest += [f"for row0 in range(0, {rows}, th):"]
+    nest += _tile_loops(outer, rows, columns, "th", "tw", element)
+    return lines + _indent(nest, outer)
+
+
+def _tile_loops(outer: int, rows: str, columns: str, th: str, tw: str, element) -> list[str]:
+    """The loops of a tile of ``th`` rows from ``row0`` by ``tw`` columns."""
+    return [
+        f"    for column0 in range(0, {columns}, {tw}):",
+        f"        for i{outer} in range(row0, min(row0 + {th}, {rows})):",
+        f"            for i{outer + 1} in range(column0, min(column0 + {tw}, {columns})):",
+        *_indent(element, 4),
     ]
-    return lines + _indent(tiles, outer) + _indent(element, outer + 4)
 
 
 def contiguous_copy(target: str, source: str, ndim: int, threshold: int | None) -> list[str]:
