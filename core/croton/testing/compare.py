@@ -97,8 +97,10 @@ def _gradient_function(case, backend: str, weights):
         if out.dtype.startswith(("float", "complex"))
     )
     gradients = grad(cost, wrt, disconnected_inputs="ignore")
+    # (with the default rewrites, as users run gradients: the ops of a case's outputs are
+    # checked one by one without rewrites, and unfused gradients are slow to compile)
     return croton.function(
-        inputs, gradients, backend=backend, mode="NONE", on_unused_input="ignore"
+        inputs, gradients, backend=backend, mode="FAST_RUN", on_unused_input="ignore"
     )
 
 
