@@ -17,9 +17,7 @@ on disk (`croton_numba.cache`).
 
 from __future__ import annotations
 
-import ast
 import contextlib
-import functools
 import importlib.metadata
 import importlib.util
 import os
@@ -29,6 +27,7 @@ import warnings
 from croton.backend import Backend, resolve_rules
 from croton.compile.program import Program, reraise_with_node
 from croton.graph.basic import Constant
+from croton_numba.inlining import call_or_inline, jit_flags
 from croton_numba.scalar_code import RAISING_HELPERS
 from croton_numba.tiers import TieredSegment
 
@@ -464,19 +463,6 @@ def _steps(fgraph, nodes, layout, lengths: dict, budget: int) -> list:
     return steps
 
 
-def _segment_flags(kernel_sources) -> str:
-    """The segment's decorator flags: what its inlined kernels need."""
-    from croton_numba.loops import ELEMENTWISE_FASTMATH, PARALLEL_OPTIONS
-
-    decorators = [source.split("\n", 1)[0] for source in kernel_sources]
-    flags = "cache=True, error_model='numpy'"
-    if any("parallel=" in line for line in decorators):
-        flags += f", parallel={PARALLEL_OPTIONS}"
-    if any("fastmath=" in line for line in decorators):
-        flags += f", fastmath={ELEMENTWISE_FASTMATH}"
-    return flags
-
-
 def _segment_source(name, segment, kernel_sources, tracked) -> str:
     """One jitted function running ``segment``'s nodes, their functions inlined into it.
 
@@ -488,7 +474,7 @@ def _segment_source(name, segment, kernel_sources, tracked) -> str:
     for i, var in enumerate(segment.inputs):
         names[var] = f"c{i}" if isinstance(var, Constant) else f"v{i}"
         arguments.append(names[var])
-    flags = _segment_flags(kernel_sources)
+    flags = jit_flags(kernel_sources, cache=True)
     lines = [f"@numba.njit({flags})", f"def {name}({', '.join(arguments)}):"]
     if tracked:
         lines.append("    work = 0")
@@ -501,10 +487,8 @@ def _segment_source(name, segment, kernel_sources, tracked) -> str:
             names[out] = f"v{counter}"
             counter += 1
             targets.append(names[out])
-        statements = _inlined(source, f"k{position}_", args, targets)
-        if statements is None:
-            called.append(source)
-            statements = [f"{', '.join(targets)} = k{position}({', '.join(args)})"]
+        functions, statements = call_or_inline(source, f"k{position}", args, targets)
+        called += functions
         lines += ["    " + line for line in statements]
         if position in tracked:
             sizes = ", ".join(f"{names[v]}.size" for v in node.inputs + node.outputs)
@@ -515,51 +499,3 @@ def _segment_source(name, segment, kernel_sources, tracked) -> str:
     else:
         lines.append(f"    return ({', '.join(results)},)")
     return "\n\n".join(called) + "\n\n" + "\n".join(lines) + "\n"
-
-
-def _inlined(source: str, prefix: str, arguments: list[str], targets: list[str]):
-    """A kernel's body as statements of its segment, or None where that is not simple.
-
-    The kernel's local names take ``prefix``, its parameters are assigned from
-    ``arguments`` and its final ``return`` becomes an assignment to ``targets``. This
-    is numba's ``inline='always'`` done on the source, where it costs nothing: numba's
-    own inlining of every node took a sixth of a segment's compile time. A kernel that
-    returns anywhere but at its end stays a function.
-    """
-    template = _inline_template(source)
-    if template is None:
-        return None
-    parameters, body, result = template
-    statements = [f"{prefix}{p} = {a}" for p, a in zip(parameters, arguments)]
-    statements += [line.replace(_PREFIX, prefix) for line in body]
-    statements.append(f"{', '.join(targets)} = {result.replace(_PREFIX, prefix)}")
-    return statements
-
-
-_PREFIX = "croton_inlined_"  # stands for a node's prefix in a parsed kernel's statements
-
-
-@functools.lru_cache(maxsize=4096)
-def _inline_template(source: str):
-    """``(parameters, body lines, returned expression)`` of a kernel, local names
-    prefixed by `_PREFIX`; None where it cannot be inlined. Parsed once per process,
-    whichever nodes share the source."""
-    definitions = ast.parse(source).body
-    if len(definitions) != 1:
-        return None  # (a kernel with helper functions of its own)
-    (function,) = definitions
-    names, returns = [], []
-    for n in ast.walk(function):
-        if isinstance(n, ast.Name):
-            names.append(n)
-        elif isinstance(n, ast.Return):
-            returns.append(n)
-    if len(returns) != 1 or function.body[-1] is not returns[0]:
-        return None
-    parameters = tuple(a.arg for a in function.args.args)
-    local = set(parameters) | {n.id for n in names if isinstance(n.ctx, ast.Store)}
-    for n in names:
-        if n.id in local:
-            n.id = _PREFIX + n.id
-    body = tuple(line for s in function.body[:-1] for line in ast.unparse(s).split("\n"))
-    return parameters, body, ast.unparse(returns[0].value)

@@ -14,6 +14,8 @@ node that runs as a Python step by design; compiling does not warn about it.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from croton.backend import LoweringRegistry
 from croton.ops.blas import Dot, Gemm, Matmul
 from croton.ops.cumulative import CumOp
@@ -24,6 +26,7 @@ from croton.ops.reduce import Argmax, Reduce
 from croton.ops.shape import Alloc, ARange, Eye, Join, Repeat, Reshape, Shape, SpecifyShape, Split
 from croton.ops.sort import ArgSort, Sort
 from croton.ops.subtensor import IncSubtensor, Subtensor
+from croton_numba.inlining import call_or_inline, jit_flags
 from croton_numba.loops import (
     allocation,
     contiguous_copy,
@@ -900,42 +903,79 @@ def _map(op, node, name, context):
     return _function(name, arguments, body, inline=False) + "\n\n" + functions
 
 
-def _inner_graph(op, name: str, context, what: str = "a Map"):
-    """The source of ``name(index, *invariants)``, a jitted function running a Map's inner
-    graph (its nodes lowered by these rules, constants written into the source), and a
-    function making the source of a call to it."""
+class InnerBody(NamedTuple):
+    """An inner graph's nodes as statements: its kernels' bodies written in order."""
+
+    functions: list  # the kernels that stay functions the statements call
+    parameters: list  # the names of the inner inputs
+    statements: list
+    results: list  # the names (or constants' names) of the inner outputs
+    kernels: list  # every node's kernel source (what `jit_flags` reads)
+
+
+def inner_body(op, name: str, context, what: str = "a Map", prefix: str = "") -> InnerBody:
+    """The statements running an inner graph (a Map's, a scan's step, an `IfElse`
+    branch): its nodes lowered by these rules and written one after the other, constants
+    written into the source. Values are named ``{prefix}v0, {prefix}v1, ...``."""
     from croton.graph.basic import Constant
     from croton.graph.traversal import toposort
 
-    names = {var: f"v{k}" for k, var in enumerate(op.inner_inputs)}
-    functions, lines = [], []
+    names = {var: f"{prefix}v{k}" for k, var in enumerate(op.inner_inputs)}
+    functions, lines, kernels = [], [], []
     serial = type(context)(context.mathlib, None, {})
+
+    def constant(var):
+        names[var] = f"{prefix}c{len(names)}"
+        lines.append(f"{names[var]} = {_constant_source(var)}")
+
     for j, node in enumerate(toposort(op.inner_outputs, stop_at=op.inner_inputs)):
         for var in node.inputs:
             if var not in names:
                 if not isinstance(var, Constant):
                     raise NotLowerable(f"{what} whose inner graph reads a variable not given")
-                names[var] = f"c{len(names)}"
-                lines.append(f"{names[var]} = {_constant_source(var)}")
+                constant(var)
         rule = registry.lookup(node.op)
         if rule is None:
             raise NotLowerable(f"{what} whose inner graph has {node.op}")
-        functions.append(rule(node.op, node, f"{name}_{j}", serial))
+        source = rule(node.op, node, f"{name}_{j}", serial)
         for out in node.outputs:
-            names[out] = f"v{len(names)}"
-        targets = ", ".join(names[out] for out in node.outputs)
-        lines.append(f"{targets} = {name}_{j}({', '.join(names[v] for v in node.inputs)})")
+            names[out] = f"{prefix}v{len(names)}"
+        called, statements = call_or_inline(
+            source,
+            f"{name}_{j}",
+            [names[v] for v in node.inputs],
+            [names[out] for out in node.outputs],
+        )
+        kernels.append(source)
+        functions += called
+        lines += statements
     for var in op.inner_outputs:
         if var not in names:
-            names[var] = f"c{len(names)}"
-            lines.append(f"{names[var]} = {_constant_source(var)}")
-    lines.append(f"return ({', '.join(names[v] for v in op.inner_outputs)},)")
-    parameters = ", ".join(names[v] for v in op.inner_inputs)
+            constant(var)
+    return InnerBody(
+        functions,
+        [names[v] for v in op.inner_inputs],
+        lines,
+        [names[v] for v in op.inner_outputs],
+        kernels,
+    )
+
+
+def _inner_graph(op, name: str, context, what: str = "a Map"):
+    """The source of ``name(index, *invariants)``, a jitted function running a Map's inner
+    graph (`inner_body`), and a function making the source of a call to it."""
+    body = inner_body(op, name, context, what)
+    lines = body.statements + [f"return ({', '.join(body.results)},)"]
     source = "\n".join(
-        ["@numba.njit(error_model='numpy')", f"def {name}({parameters}):"]
+        [
+            f"@numba.njit({jit_flags(body.kernels, cache=False)})",
+            f"def {name}({', '.join(body.parameters)}):",
+        ]
         + ["    " + line for line in lines]
     )
-    return "\n\n".join(functions + [source]) + "\n", lambda index, rest: f"{name}({index}{rest})"
+    return "\n\n".join(
+        body.functions + [source]
+    ) + "\n", lambda index, rest: f"{name}({index}{rest})"
 
 
 def _constant_source(var) -> str:
