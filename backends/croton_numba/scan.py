@@ -30,11 +30,19 @@ def _row(array: str, position: str, var) -> str:
     return f"{array}[{position}]"
 
 
-def _zero_row(array: str, var) -> str:
-    """Source for a row of zeros shaped like the rows of ``array``."""
+def _zero_row(target: str, array: str, var) -> list[str]:
+    """Lines setting ``target`` to a row of zeros shaped like the rows of ``array``.
+
+    The zeros are typed as a row of ``array`` (its layout and flags), so the step
+    called on them is the one numba compiles for the real rows, not a second one."""
     if var.ndim == 0:
-        return f"_scalar_array(0, {numba_dtype(var.dtype)})"
-    return f"np.zeros({array}.shape[1:], dtype={numba_dtype(var.dtype)})"
+        return [f"{target} = _scalar_array(0, {numba_dtype(var.dtype)})"]
+    return [
+        f"if {array}.shape[0] < 0:  # (never: gives {target} the type of a row)",
+        f"    {target} = {array}[0]",
+        "else:",
+        f"    {target} = np.zeros({array}.shape[1:], dtype={numba_dtype(var.dtype)})",
+    ]
 
 
 def _element(var) -> str:
@@ -114,9 +122,12 @@ def _scan(op, node, name, context):
     if n_mapped:
         # the first step gives the mapped outputs' shapes; without steps, a trial step on
         # zero rows does (lengths it cannot give are 0, as the numpy backend's)
-        trial = [_zero_row(sequence, var) for sequence, var in zip(sequences, op.inner_inputs)]
-        trial += arguments[len(sequences) :]
-        body += ["if n == 0:", "    t = 0", "    try:", f"        r = {step}({', '.join(trial)})"]
+        zeros = [f"z{k}" for k in range(len(sequences))]
+        trial = zeros + arguments[len(sequences) :]
+        body += ["if n == 0:", "    t = 0"]
+        for zero, sequence, var in zip(zeros, sequences, op.inner_inputs):
+            body += ["    " + line for line in _zero_row(zero, sequence, var)]
+        body += ["    try:", f"        r = {step}({', '.join(trial)})"]
         for m, out in enumerate(node.outputs[n_states:]):
             shape = f"(0,) + r[{n_states + m}].shape"
             body.append(f"        out{m} = np.empty({shape}, dtype={numba_dtype(out.dtype)})")

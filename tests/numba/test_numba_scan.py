@@ -92,3 +92,14 @@ def test_the_loop_checks_its_inputs():
     np.testing.assert_allclose(grow(np.arange(3.0), np.zeros(2)), [[0, 0], [1, 1], [3, 3]])
     with pytest.raises(ValueError, match="negative"):
         steps(np.ones(2), -1)
+
+
+def test_mapped_outputs_of_no_steps_take_their_rows_shape_from_a_trial_step():
+    # (the trial step's zero rows are typed as the sequence's rows: one compiled step
+    # serves strided, reversed and contiguous sequences alike)
+    X = T.dmatrix("X")
+    ys, _ = croton.scan(lambda x: T.exp(x) * 2, sequences=X)
+    jitted, reference = _jitted_and_reference([X], [ys])
+    x = np.random.default_rng(1).normal(size=(6, 8))
+    for value in (x, x[:, ::2], x[::-1], x[:0], x[:0, ::2], x[::-1][:0]):
+        _assert_same(jitted, reference, value)
