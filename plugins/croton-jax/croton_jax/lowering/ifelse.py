@@ -76,13 +76,15 @@ def _traced_ifelse(then_plan, else_plan, n_then, dtypes):
             else:
                 outputs, code = run_else(else_arguments)
         else:
+            then_run, then_operands = _binding_concrete(run_then, then_arguments)
+            else_run, else_operands = _binding_concrete(run_else, else_arguments)
             try:
                 outputs, code = jax.lax.cond(
                     condition != 0,
-                    lambda t, e: run_then(t),
-                    lambda t, e: run_else(e),
-                    tuple(then_arguments),
-                    tuple(else_arguments),
+                    lambda t, e: then_run(t),
+                    lambda t, e: else_run(e),
+                    then_operands,
+                    else_operands,
                 )
             except TypeError as error:
                 raise TypeError(
@@ -94,6 +96,21 @@ def _traced_ifelse(then_plan, else_plan, n_then, dtypes):
         return outputs
 
     return kernel
+
+
+def _binding_concrete(run, arguments):
+    """``run`` taking only the traced ``arguments``, the concrete ones bound in: an
+    operand of ``lax.cond`` is traced inside it, and a value a branch needs while
+    tracing (an allocation's shape) must stay concrete."""
+    positions = [i for i, a in enumerate(arguments) if is_traced(a)]
+
+    def bound(traced):
+        values = list(arguments)
+        for i, value in zip(positions, traced, strict=True):
+            values[i] = value
+        return run(values)
+
+    return bound, tuple(arguments[i] for i in positions)
 
 
 def _eager_ifelse(then_plan, else_plan, n_then, dtypes):

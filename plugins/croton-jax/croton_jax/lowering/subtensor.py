@@ -103,6 +103,7 @@ def _subtensor(op, node):
     spec = op.spec
 
     def kernel(x, *index):
+        x = jnp.asarray(x)  # a constant arrives as a numpy array (and the index may be traced)
         return x[build_index(spec, x.shape, index)]
 
     return needs_concrete(kernel, _concrete_positions(spec))
