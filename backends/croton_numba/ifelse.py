@@ -18,7 +18,7 @@ def _condition_test(dtype: str) -> str:
     return "condition[()] != 0"
 
 
-def _branch_lines(prefix: str, graph, arguments: list[str], body) -> list[str]:
+def _branch_lines(graph, arguments: list[str], body) -> list[str]:
     """A branch's statements (`inner_body`), its results named ``out0, out1, ...``; a
     result that is one of the branch's arguments is copied, so outputs never alias
     inputs."""
@@ -38,13 +38,9 @@ def _ifelse(op, node, name, context):
     then_arguments = [f"a{k}" for k in range(n_then)]
     else_arguments = [f"b{k}" for k in range(n_else)]
     body = [f"if {_condition_test(node.inputs[0].dtype)}:"]
-    body += [
-        "    " + line for line in _branch_lines("then_", then_graph, then_arguments, then_body)
-    ]
+    body += ["    " + line for line in _branch_lines(then_graph, then_arguments, then_body)]
     body.append("else:")
-    body += [
-        "    " + line for line in _branch_lines("else_", else_graph, else_arguments, else_body)
-    ]
+    body += ["    " + line for line in _branch_lines(else_graph, else_arguments, else_body)]
     results = ", ".join(f"out{k}" for k in range(len(node.outputs)))
     body.append(f"return ({results},)" if len(node.outputs) > 1 else f"return {results}")
     # (the branches' flags, fastmath among them, so the segment inlining this keeps them)
