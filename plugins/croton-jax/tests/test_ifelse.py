@@ -79,3 +79,15 @@ def test_branches_of_known_different_shapes_need_a_known_condition(pair):
         from_inputs.check(np.asarray(float(cv)), np.asarray(0.5), xv, yv)
     from_data.check(np.abs(xv), yv)
     from_data.check(-np.abs(xv), yv)
+
+
+def test_a_branch_allocating_from_a_known_length_under_a_traced_condition(pair):
+    # the gradient's branches allocate zeros of x's length (the rewrites move them in);
+    # that length, known while tracing, must reach the branch as a value, not as a
+    # traced operand of lax.cond
+    c = T.bscalar("c")
+    x = T.dvector("x")
+    gx = croton.grad(T.sum(ifelse(c, x * 3, x[::-1] * x)), x)
+    f = pair([c, x], gx)
+    f.check(np.asarray(1, "int8"), X)
+    f.check(np.asarray(0, "int8"), X)

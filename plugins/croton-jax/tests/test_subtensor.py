@@ -170,3 +170,9 @@ def test_subtensor_value_must_fit_the_selection(pair):
     f = pair([x, y], T.set_subtensor(x[:, 0], y))
     f.check(M, np.arange(4.0))
     f.check_raises(ValueError, M, np.ones(1))  # unknown static length: no stretching
+
+
+def test_a_constant_indexed_by_computed_positions(pair):
+    x = T.dvector("x")
+    table = T.constant(np.arange(10.0, 15.0))
+    pair([x], table[T.argsort(x)] * 2).check(np.asarray([0.3, -1.0, 2.0, 0.5, 0.0]))
