@@ -36,13 +36,13 @@ def call_or_inline(source: str, name: str, arguments: list[str], targets: list[s
     """``(functions, statements)`` running the kernel ``source`` (a function called
     ``name``) on ``arguments`` into ``targets``: its body as statements, or, where that
     is not simple, its source kept as a function and a call to it."""
-    statements = inlined(source, f"{name}_", arguments, targets)
+    statements = _inlined(source, f"{name}_", arguments, targets)
     if statements is not None:
         return [], statements
     return [source], [f"{', '.join(targets)} = {name}({', '.join(arguments)})"]
 
 
-def inlined(source: str, prefix: str, arguments: list[str], targets: list[str]):
+def _inlined(source: str, prefix: str, arguments: list[str], targets: list[str]):
     """A kernel's body as statements, or None where that is not simple.
 
     The kernel's local names take ``prefix``, its parameters are assigned from

@@ -58,9 +58,9 @@ def loop_nest(ndim: int, loop: str, element: list[str], across: list[str]) -> li
         return [f"for i0 in {loop}(n0):", *_indent(element, 1)]
     outer, rows, columns = ndim - 2, f"n{ndim - 2}", f"n{ndim - 1}"
     lines = ["    " * d + f"for i{d} in {loop if d == 0 else 'range'}(n{d}):" for d in range(outer)]
-    plain = [f"for i{outer} in {loop if outer == 0 else 'range'}({rows}):"]
-    plain += [f"    for i{outer + 1} in range({columns}):", *_indent(element, 2)]
     if not across:
+        plain = [f"for i{outer} in {loop if outer == 0 else 'range'}({rows}):"]
+        plain += [f"    for i{outer + 1} in range({columns}):", *_indent(element, 2)]
         return lines + _indent(plain, outer)
     transposed = " or ".join(f"abs({a}.strides[-1]) > abs({a}.strides[-2])" for a in across)
     # one nest whose tile sizes are chosen at run time: rows (th = 1) unless an input is
@@ -78,18 +78,13 @@ def loop_nest(ndim: int, loop: str, element: list[str], across: list[str]) -> li
         nest += [f"for tile in {loop}(({rows} + th - 1) // th):", "    row0 = tile * th"]
     else:
         nest += [f"for row0 in range(0, {rows}, th):"]
-    nest += _tile_loops(outer, rows, columns, "th", "tw", element)
-    return lines + _indent(nest, outer)
-
-
-def _tile_loops(outer: int, rows: str, columns: str, th: str, tw: str, element) -> list[str]:
-    """The loops of a tile of ``th`` rows from ``row0`` by ``tw`` columns."""
-    return [
-        f"    for column0 in range(0, {columns}, {tw}):",
-        f"        for i{outer} in range(row0, min(row0 + {th}, {rows})):",
-        f"            for i{outer + 1} in range(column0, min(column0 + {tw}, {columns})):",
+    nest += [
+        f"    for column0 in range(0, {columns}, tw):",
+        f"        for i{outer} in range(row0, min(row0 + th, {rows})):",
+        f"            for i{outer + 1} in range(column0, min(column0 + tw, {columns})):",
         *_indent(element, 4),
     ]
+    return lines + _indent(nest, outer)
 
 
 def contiguous_copy(target: str, source: str, ndim: int, threshold: int | None) -> list[str]:
