@@ -140,25 +140,72 @@ class NumbaExecutable:
 
         numba compiles a function for the argument types of its first call, so the
         graph runs once on small C-contiguous arrays of the inputs' dtypes and ranks
-        (static lengths kept, unknown ones 1). Errors from those values are ignored:
+        (static lengths kept, unknown ones 2). Errors from those values are ignored:
         they arise after compilation, and a segment they keep from running compiles at
         its first real call instead. Python ops (``perform``) are not run: they give
         zeros.
         """
         import numpy as np
 
-        from croton.backend import probing
+        from croton.backend import probe_shape, probing
 
-        probes = [
-            np.zeros(tuple(1 if n is None else n for n in var.type.shape), dtype=var.type.dtype)
-            for var in inputs
-        ]
-        with warnings.catch_warnings(), _deep_recursion(), probing():
+        probes = [np.zeros(probe_shape(var.type), dtype=var.type.dtype) for var in inputs]
+        with warnings.catch_warnings(), _deep_recursion(), _cython_blas_alone(), probing():
             warnings.simplefilter("ignore")
             try:
                 self._run(*probes)
             except Exception:
                 pass
+
+
+@contextlib.contextmanager
+def _cython_blas_alone():
+    """SciPy's Cython BLAS for numba's ``np.dot``, without the rest of `scipy.linalg`.
+
+    Machine code loaded from the cache finds its BLAS functions at their first call, by
+    importing ``scipy.linalg.cython_blas``; the package `scipy.linalg` comes first and
+    takes longer to import than loading every cached segment of a training step. While
+    the graph's first call runs, that module is in ``sys.modules`` on its own, loaded
+    from its file, so numba takes the functions from it; it is removed afterwards (numba
+    keeps the functions it took), so a later import of `scipy.linalg` is untouched and
+    finds the same module, which Cython does not load twice.
+    """
+    name = "scipy.linalg.cython_blas"
+    module = None
+    if "scipy.linalg" not in sys.modules and name not in sys.modules:
+        module = _load_extension_alone(name)
+    if module is not None:
+        sys.modules[name] = module
+    try:
+        yield
+    finally:
+        if module is not None and sys.modules.get(name) is module:
+            if "scipy.linalg" in sys.modules:  # imported meanwhile: it keeps the module
+                sys.modules["scipy.linalg"].cython_blas = module
+            else:
+                del sys.modules[name]
+
+
+def _load_extension_alone(name: str):
+    """The extension module ``name`` loaded from its file, its package not imported;
+    None where it cannot be."""
+    import importlib.machinery
+
+    package, _, last = name.rpartition(".")
+    top, *middle = package.split(".")
+    try:
+        spec = importlib.util.find_spec(top)
+        folder = os.path.join(spec.submodule_search_locations[0], *middle)
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = os.path.join(folder, last + suffix)
+            if os.path.exists(path):
+                spec = importlib.util.spec_from_file_location(name, path)
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                return module
+    except Exception:
+        pass
+    return None
 
 
 @contextlib.contextmanager

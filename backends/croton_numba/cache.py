@@ -17,6 +17,7 @@ The location is ``$CROTON_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/croton`` or
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import io
@@ -163,7 +164,41 @@ def load_module(path: Path, digest: str):
     except BaseException:
         del sys.modules[name]
         raise
+    _load_without_refresh(module)
     return module
+
+
+def _load_without_refresh(module) -> None:
+    """Let the module's jitted functions load machine code without numba's refresh.
+
+    Before loading any cached function numba refreshes its target: it imports and
+    installs every typing and lowering registry it has (SciPy's linear algebra among
+    them), most of a second on first use, which a second process then spends on every
+    graph it loads. Loaded machine code needs none of it, only numba's runtime, which
+    is initialised here instead. A function that is not on disk still compiles as
+    usual, and numba's compiler refreshes the target first.
+    """
+    from numba.core.caching import FunctionCache
+    from numba.core.registry import CPUDispatcher
+
+    for value in vars(module).values():
+        if isinstance(value, CPUDispatcher) and type(value._cache) is FunctionCache:
+            value._cache.__class__ = _machine_code_cache()
+
+
+@functools.cache
+def _machine_code_cache() -> type:
+    """numba's cache of a function's machine code, loading without a refresh."""
+    from numba.core.caching import FunctionCache
+    from numba.core.runtime import rtsys
+
+    class MachineCodeCache(FunctionCache):
+        def load_overload(self, sig, target_context):
+            rtsys.initialize(target_context)
+            with self._guard_against_spurious_io_errors():
+                return self._load_overload(sig, target_context)
+
+    return MachineCodeCache
 
 
 def forget_machine_code(path: Path, digest: str) -> None:

@@ -284,6 +284,17 @@ def runs_in_python(op: Op) -> bool:
 
 _probing = threading.local()
 
+# the length a made-up input takes along an axis of unknown length: two, not one, so
+# that what runs on it is what runs on real data (numba's ``np.dot`` of 1 x 1 matrices
+# takes BLAS's dot rather than its matrix product)
+PROBE_LENGTH = 2
+
+
+def probe_shape(type_) -> tuple[int, ...]:
+    """The shape of a made-up value of ``type_`` (its static lengths, others
+    `PROBE_LENGTH`)."""
+    return tuple(PROBE_LENGTH if n is None else n for n in type_.shape)
+
 
 @contextlib.contextmanager
 def probing():
@@ -313,8 +324,7 @@ def perform_rule(backend: Backend) -> Callable:
             storage = [[None] for _ in outputs]
             if getattr(_probing, "active", False):
                 for cell, out in zip(storage, outputs):
-                    shape = tuple(1 if n is None else n for n in out.type.shape)
-                    cell[0] = np.zeros(shape, dtype=out.type.dtype)
+                    cell[0] = np.zeros(probe_shape(out.type), dtype=out.type.dtype)
             else:
                 op.perform(node, list(values), storage)
             results = tuple(

@@ -421,6 +421,39 @@ def test_a_corrupt_entry_is_detected_and_rebuilt(tmp_path):
     _run(cache_dir)
 
 
+_LOADING_PROGRAM = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    import croton, croton.tensor as T
+    x, w = T.dmatrices("x", "w")
+    f = croton.function([x, w], T.tanh(T.dot(x, w)) + 1, backend="numba")
+    a, b = np.arange(12.0).reshape(3, 4) / 10, np.ones((4, 5)) / 3
+    assert np.allclose(f(a, b), np.tanh(a @ b) + 1)
+    # what a load from the cache skips (a compile needs both)
+    print("numba.np.arraymath" in sys.modules, "scipy.linalg" in sys.modules)
+    import scipy.linalg  # and SciPy imported afterwards is whole
+    assert scipy.linalg.cython_blas is sys.modules["scipy.linalg.cython_blas"]
+    assert np.allclose(scipy.linalg.blas.dgemm(1.0, a, b), a @ b)
+    """
+)
+
+
+def test_a_second_process_loads_machine_code_without_numbas_compiler(tmp_path):
+    # numba refreshes its compiler's registries (SciPy's linear algebra among them)
+    # before loading machine code; croton's generated functions load without them
+    env = {**os.environ, "CROTON_CACHE_DIR": str(tmp_path / "cache")}
+    lines = []
+    for _ in range(2):
+        run = subprocess.run(
+            [sys.executable, "-c", _LOADING_PROGRAM], env=env, capture_output=True, text=True
+        )
+        assert run.returncode == 0, run.stderr
+        lines.append(run.stdout.strip())
+    assert lines[0].startswith("True")  # the first process compiled
+    assert lines[1] == "False False"
+
+
 def test_cache_info_and_clear(tmp_path, capsys, monkeypatch):
     from croton.cli import main
 
