@@ -155,6 +155,11 @@ _LAYOUTS = {
     "m + 1": (lambda m: m + 1, lambda m: m + 1),
     "m.T + 1": (lambda m: m.T + 1, lambda m: m.T + 1),
     "m + m.T": (lambda m: m + m.T, lambda m: m + m.T),
+    # a row broadcast down the matrix: a loop nest, not one flat loop
+    "where(m > 0, m, 0) + m[0]": (
+        lambda m: T.switch(m > 0, m, 0) + m[0],
+        lambda m: np.where(m > 0, m, 0) + m[0],
+    ),
     "sum(m.T, axis=1)": (lambda m: T.sum(m.T, axis=1), lambda m: np.sum(m.T, axis=1)),
     "argmax(m, axis=1)": (lambda m: T.argmax(m, axis=1), lambda m: np.argmax(m, axis=1)),
     "m.T.flatten()": (lambda m: m.T.flatten(), lambda m: m.T.flatten()),
