@@ -49,12 +49,14 @@ __all__ = [
     "_minimum",
     "_int_power",
     "_power",
+    "_prod_block",
     "_remainder",
     "_round_half_away",
     "_scalar_array",
     "_sigmoid",
     "_sign",
     "_softplus",
+    "_sum_block",
 ]
 
 
@@ -79,6 +81,28 @@ def _int_power(a, b):
     if b < 0:
         raise ValueError("Integers to negative integer powers are not allowed.")
     return a**b
+
+
+# A reduction's block is summed here, apart from the loop computing its values: the
+# ``reassoc`` flag lets LLVM add it in vector lanes (as NumPy's pairwise sum does), but
+# it must not reach the prologue's math (mathlib's two-word arithmetic depends on the
+# order of its operations). The flags stay on these instructions when LLVM inlines them.
+@numba.njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+def _sum_block(buf, width, identity):
+    """``identity + buf[0] + ... + buf[width - 1]``, in any order."""
+    total = identity
+    for j in range(width):
+        total += buf[j]
+    return total
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+def _prod_block(buf, width, identity):
+    """``identity * buf[0] * ... * buf[width - 1]``, in any order."""
+    total = identity
+    for j in range(width):
+        total *= buf[j]
+    return total
 
 
 @numba.njit(cache=True)

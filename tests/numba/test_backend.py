@@ -509,8 +509,8 @@ def test_a_buffer_read_twice_or_returned_is_not_taken():
 @pytest.mark.parametrize("threshold", [0, 10**9])
 @pytest.mark.parametrize("shape", [(5, 4, 700), (50, 4, 3), (3, 0, 40)])
 def test_reductions_keeping_a_middle_axis_match_numpy(shape, threshold):
-    # the last axis reduced and an earlier one kept: kept axes outside for long rows,
-    # memory order for short ones
+    # the last axis reduced and an earlier one kept: sums in rows of blocks (memory order),
+    # max and min with the kept axes outside, element by element for short rows
     x = T.dtensor3("x")
     a = np.random.default_rng(9).normal(size=shape)
     cases = [
@@ -529,6 +529,31 @@ def test_reductions_keeping_a_middle_axis_match_numpy(shape, threshold):
         f = croton.function([x], [c for c, _ in cases], backend="numba")
     for got, (_, want) in zip(f(a), cases, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("threshold", [0, 10**9])
+@pytest.mark.parametrize(
+    "shape, axis", [((7, 1030), 0), ((6, 3, 1100), (0, 1)), ((5, 40, 30), 0), ((2, 9, 1500), 1)]
+)
+def test_sums_over_leading_axes_match_numpy(shape, axis, threshold):
+    # the last axes kept and long: four steps of the last reduced axis at a time (a
+    # remainder of 1-3 steps), with and without a prologue, in every accumulator dtype
+    x = T.TensorType("float32", shape=(None,) * len(shape))("x")
+    i = T.TensorType("int32", shape=(None,) * len(shape))("i")
+    a = np.random.default_rng(10).normal(size=shape).astype("float32")
+    k = np.arange(np.prod(shape), dtype="int32").reshape(shape) % 7 - 3
+    cases = [
+        (T.sum(x, axis=axis), np.sum(a, axis=axis, dtype="float64")),
+        (T.mean(T.exp(x), axis=axis), np.mean(np.exp(a), axis=axis, dtype="float64")),
+        (T.prod(1 + x * 1e-3, axis=axis), np.prod(1 + a * np.float32(1e-3), axis=axis)),
+        (T.sum(i * i, axis=axis), np.sum(k * k, axis=axis)),
+        (T.max(x, axis=axis), np.max(a, axis=axis)),
+    ]
+    with croton.config.change(numba_parallel_threshold=threshold, numba_threaded_compile="eager"):
+        f = croton.function([x, i], [c for c, _ in cases], backend="numba")
+    for got, (_, want) in zip(f(a, k), cases, strict=True):
+        assert got.dtype == want.dtype or want.dtype == "float64"
+        np.testing.assert_allclose(got, want.astype(got.dtype), rtol=1e-6)
 
 
 @pytest.mark.parametrize("threshold", [0, 10**9])
