@@ -6,22 +6,31 @@ from croton.graph.type import TensorType
 from croton.tensor import extra_ops, nnet, signal
 from croton.tensor.basic import CONSTRUCTORS, tensor
 from croton.tensor.blas import batched_dot, dot, matmul, outer, tensordot
-from croton.tensor.extra_ops import argsort, cumprod, cumsum, sort
+from croton.tensor.extra_ops import argsort, cumprod, cumsum, diff, sort
 from croton.tensor.math import *  # noqa: F403
 from croton.tensor.math import abs, all, any, max, min, pow, round, sum  # noqa: F401
 from croton.tensor.shape import (
     addbroadcast,
     alloc,
     arange,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
     broadcast_to,
     concatenate,
+    empty_like,
+    expand_dims,
     eye,
     fill,
     flatten,
+    flip,
     full,
+    full_like,
     horizontal_stack,
     identity_like,
     join,
+    matrix_transpose,
+    moveaxis,
     ones,
     ones_like,
     patternbroadcast,
@@ -37,7 +46,12 @@ from croton.tensor.shape import (
     split,
     squeeze,
     stack,
+    stacklists,
+    swapaxes,
     tile,
+    tri,
+    tril,
+    triu,
     unbroadcast,
     vertical_stack,
     zeros,

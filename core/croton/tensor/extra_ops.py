@@ -6,7 +6,7 @@ from croton.tensor.shape import arange, repeat, zeros
 from croton.tensor.subtensor import set_subtensor
 from croton.tensor.variable import as_tensor_variable
 
-__all__ = ["argsort", "cumprod", "cumsum", "repeat", "sort", "to_one_hot"]
+__all__ = ["argsort", "cumprod", "cumsum", "diff", "repeat", "sort", "to_one_hot"]
 
 
 def to_one_hot(y, nb_class, dtype=None):
@@ -68,6 +68,23 @@ def cumprod(x, axis=None):
     from croton.ops.cumulative import CumOp
 
     return _along_axis(lambda a: CumOp(a, "mul"), x, axis, "cumprod")
+
+
+def diff(x, n: int = 1, axis: int = -1):
+    """``numpy.diff``: the ``n``-th differences along ``axis`` (for booleans, whether
+    neighbours differ)."""
+    from croton.tensor.math import neq
+    from croton.tensor.shape import _axis
+
+    x = as_tensor_variable(x)
+    axis = _axis(axis, x.ndim, "diff")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"diff: n must be a non-negative int, got {n!r}")
+    for _ in range(n):
+        later = tuple(slice(1, None) if a == axis else slice(None) for a in range(x.ndim))
+        earlier = tuple(slice(None, -1) if a == axis else slice(None) for a in range(x.ndim))
+        x = neq(x[later], x[earlier]) if x.dtype == "bool" else x[later] - x[earlier]
+    return x
 
 
 def sort(a, axis=-1, kind: str = "quicksort", order=None):

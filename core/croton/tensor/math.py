@@ -6,6 +6,8 @@ Python numbers are *weak* (NumPy 2, NEP 50): ``x * 0.1`` keeps a float32 ``x`` f
 from __future__ import annotations
 
 import builtins
+import functools
+import math
 
 import numpy as np
 
@@ -169,8 +171,16 @@ isnan = _unary("isnan")
 isinf = _unary("isinf")
 abs_ = abs
 true_divide = true_div
+power = pow
+expit = sigmoid
+log1pexp = softplus
+equal, not_equal, less, greater, less_equal, greater_equal = eq, neq, lt, gt, le, ge
 floor_div = int_div
 divide = true_div
+power = pow
+expit = sigmoid
+log1pexp = softplus
+equal, not_equal, less, greater, less_equal, greater_equal = eq, neq, lt, gt, le, ge
 
 
 def round(x, mode: str | None = None):
@@ -181,6 +191,16 @@ def round(x, mode: str | None = None):
     if mode == "half_away_from_zero":
         return elemwise("round_half_away_from_zero", x)
     raise ValueError(f"round mode must be 'half_to_even' or 'half_away_from_zero', got {mode!r}")
+
+
+def round_half_to_even(x):
+    """`round` with ties to the even neighbour (NumPy's rounding)."""
+    return round(x, "half_to_even")
+
+
+def round_half_away_from_zero(x):
+    """`round` with ties away from zero (C's ``round``)."""
+    return round(x, "half_away_from_zero")
 
 
 def iround(x, mode: str | None = None):
@@ -375,6 +395,120 @@ def max_and_argmax(x, axis=None):
     return max(x, axis), argmax(x, axis)
 
 
+# -- composed of the operations above (NumPy's and PyTensor's names) ------------------
+
+
+def _floating(x):
+    """``x`` converted as NumPy's transcendental functions convert it (int8 to float16,
+    larger integers to float64)."""
+    x = as_tensor_variable(x)
+    (dtype,) = np.exp.resolve_dtypes((np.dtype(x.dtype), None))[1:]
+    return x if dtype.name == x.dtype else cast(x, dtype.name)
+
+
+def _scaled(x, factor: float):
+    """``x * factor`` in NumPy's float type for ``x`` (float16 computes in float32 and
+    rounds once, as NumPy's half-precision loops do)."""
+    x = _floating(x)
+    if x.dtype == "float16":
+        return cast(cast(x, "float32") * factor, "float16")
+    return x * factor
+
+
+def deg2rad(x):
+    """Degrees to radians, as ``numpy.deg2rad``."""
+    return _scaled(x, np.pi / 180)
+
+
+def rad2deg(x):
+    """Radians to degrees, as ``numpy.rad2deg``."""
+    return _scaled(x, 180 / np.pi)
+
+
+def isfinite(x):
+    """True where ``x`` is neither infinite nor nan."""
+    return logical_not(or_(isnan(x), isinf(x)))
+
+
+def isposinf(x):
+    """True where ``x`` is positive infinity."""
+    return and_(isinf(x), gt(x, 0))
+
+
+def isneginf(x):
+    """True where ``x`` is negative infinity."""
+    return and_(isinf(x), lt(x, 0))
+
+
+def isclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+    """``numpy.isclose``: ``|a - b| <= atol + rtol * |b|`` where ``b`` is finite, and
+    equal values (infinities included); nan is close to nan only with ``equal_nan``."""
+    a, b = as_tensor_variable(a), as_tensor_variable(b)
+    b = cast(b, np.result_type(np.dtype(b.dtype), 1.0).name)
+    close = and_(le(abs(a - b), atol + rtol * abs(b)), isfinite(b))
+    result = or_(close, eq(a, b))
+    return or_(result, and_(isnan(a), isnan(b))) if equal_nan else result
+
+
+def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+    """True (a boolean scalar) where every element pair is `isclose`."""
+    return all(isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def ptp(x, axis=None, keepdims: bool = False):
+    """The range ``max - min`` over ``axis`` (``numpy.ptp``)."""
+    return max(x, axis=axis, keepdims=keepdims) - min(x, axis=axis, keepdims=keepdims)
+
+
+def largest(*args):
+    """The elementwise maximum of all the arguments."""
+    if not args:
+        raise TypeError("largest: give at least one tensor")
+    return functools.reduce(maximum, args)
+
+
+def smallest(*args):
+    """The elementwise minimum of all the arguments."""
+    if not args:
+        raise TypeError("smallest: give at least one tensor")
+    return functools.reduce(minimum, args)
+
+
+def logaddexp(a, b):
+    """``log(exp(a) + exp(b))`` without overflow, as ``numpy.logaddexp``."""
+    a, b = _floating(a), _floating(b)
+    general = maximum(a, b) + log1p(exp(-abs(a - b)))
+    # equal arguments (two infinities of a sign among them): a + log(2)
+    return switch(eq(a, b), a + math.log(2.0), general)
+
+
+def log1mexp(x):
+    """``log(1 - exp(x))`` for ``x <= 0``, accurate on both sides of ``log(1/2)``."""
+    x = _floating(x)
+    return switch(lt(x, math.log(0.5)), log1p(-exp(x)), log(-expm1(x)))
+
+
+def ceil_intdiv(a, b):
+    """``ceil(a / b)`` for integers, without going through floats (Theano's)."""
+    quotient = int_div(a, b)
+    return quotient + cast(neq(mod(a, b), 0), quotient.dtype)
+
+
+def nan_to_num(x, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None):
+    """``numpy.nan_to_num``: nan, positive and negative infinity replaced by ``nan``,
+    ``posinf`` and ``neginf`` (the dtype's largest and smallest finite values by
+    default). Integers and booleans are returned as they are."""
+    x = as_tensor_variable(x)
+    if x.dtype.startswith("complex"):
+        raise TypeError("nan_to_num: complex x is not supported; apply it to x's real part")
+    if not x.dtype.startswith("float"):
+        return x
+    finfo = np.finfo(x.dtype)
+    posinf = float(finfo.max) if posinf is None else posinf
+    neginf = float(finfo.min) if neginf is None else neginf
+    return switch(isnan(x), nan, switch(isposinf(x), posinf, switch(isneginf(x), neginf, x)))
+
+
 def is_variable(x) -> bool:
     """True if ``x`` is a symbolic variable (not a plain number or array)."""
     return isinstance(x, Variable)
@@ -399,4 +533,13 @@ __all__ = [
     "divide",
     "where",
     "tensor_copy",
+    "power",
+    "expit",
+    "log1pexp",
+    "equal",
+    "not_equal",
+    "less",
+    "greater",
+    "less_equal",
+    "greater_equal",
 ]

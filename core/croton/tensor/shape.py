@@ -766,3 +766,147 @@ def roll(x, shift, axis: int | None = None):
     head = [slice(None)] * axis + [slice(cut, None)]
     tail = [slice(None)] * axis + [slice(None, cut)]
     return join(axis, x[tuple(head)], x[tuple(tail)])
+
+
+# -- axes and triangles (NumPy's names) --------------------------------------------------
+
+
+def swapaxes(x, axis1: int, axis2: int):
+    """``x`` with axes ``axis1`` and ``axis2`` exchanged (a view)."""
+    x = as_tensor_variable(x)
+    order = list(range(x.ndim))
+    a, b = _axis(axis1, x.ndim, "swapaxes"), _axis(axis2, x.ndim, "swapaxes")
+    order[a], order[b] = order[b], order[a]
+    return x.dimshuffle(order)
+
+
+def matrix_transpose(x):
+    """The transpose of the last two axes (of each matrix in a stack of them)."""
+    x = as_tensor_variable(x)
+    if x.ndim < 2:
+        raise ValueError(f"matrix_transpose: x must have at least 2 dimensions, got {x.type}")
+    return swapaxes(x, -1, -2)
+
+
+def _axes(axes, ndim: int, what: str) -> list[int]:
+    axes = [axes] if isinstance(axes, (int, np.integer, Variable)) else list(axes)
+    normalized = [_axis(a, ndim, what) for a in axes]
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"{what}: repeated axis in {axes}")
+    return normalized
+
+
+def moveaxis(x, source, destination):
+    """``numpy.moveaxis``: the axes ``source`` (an int or a sequence) moved to the
+    positions ``destination``, the other axes keeping their order."""
+    x = as_tensor_variable(x)
+    source = _axes(source, x.ndim, "moveaxis")
+    destination = _axes(destination, x.ndim, "moveaxis")
+    if len(source) != len(destination):
+        raise ValueError("moveaxis: source and destination must have the same number of axes")
+    order = [a for a in range(x.ndim) if a not in source]
+    for dest, src in sorted(zip(destination, source, strict=True)):
+        order.insert(dest, src)
+    return x.dimshuffle(order)
+
+
+def expand_dims(x, axis):
+    """``numpy.expand_dims``: new axes of length 1 at the positions ``axis`` (an int or a
+    sequence) of the result."""
+    x = as_tensor_variable(x)
+    if not isinstance(axis, (int, np.integer, Variable)):
+        axis = list(axis)
+    ndim = x.ndim + (1 if isinstance(axis, (int, np.integer, Variable)) else len(axis))
+    new = set(_axes(axis, ndim, "expand_dims"))
+    old = iter(range(x.ndim))
+    return x.dimshuffle(["x" if a in new else next(old) for a in range(ndim)])
+
+
+def flip(x, axis=None):
+    """``numpy.flip``: ``x`` reversed along ``axis`` (an int, a sequence, or all axes)."""
+    x = as_tensor_variable(x)
+    axes = range(x.ndim) if axis is None else _axes(axis, x.ndim, "flip")
+    index = [slice(None, None, -1) if a in axes else slice(None) for a in range(x.ndim)]
+    return x[tuple(index)] if index else x
+
+
+def _atleast(ndim: int, arys, place):
+    result = []
+    for a in arys:
+        a = as_tensor_variable(a)
+        result.append(a if a.ndim >= ndim else a.dimshuffle(place(a.ndim)))
+    return result[0] if len(result) == 1 else result
+
+
+def atleast_1d(*arys):
+    """Each argument with at least one axis (a scalar becomes a vector of one)."""
+    return _atleast(1, arys, lambda n: ["x"])
+
+
+def atleast_2d(*arys):
+    """Each argument with at least two axes, new ones in front (``numpy.atleast_2d``)."""
+    return _atleast(2, arys, lambda n: ["x"] * (2 - n) + list(range(n)))
+
+
+def atleast_3d(*arys):
+    """Each argument with at least three axes, as ``numpy.atleast_3d``: a vector of
+    length n becomes ``(1, n, 1)``, a matrix ``(m, n, 1)``."""
+    patterns = {0: ["x", "x", "x"], 1: ["x", 0, "x"], 2: [0, 1, "x"]}
+    return _atleast(3, arys, patterns.__getitem__)
+
+
+def full_like(x, fill_value, dtype=None):
+    """An array of the shape of ``x`` filled with ``fill_value`` (``x``'s dtype by
+    default)."""
+    return _like(x, fill_value, dtype)
+
+
+def empty_like(x, dtype=None):
+    """An array of the shape (and by default the dtype) of ``x``; croton fills it with
+    zeros, since a graph has no uninitialised memory to hand out."""
+    return _like(x, 0, dtype)
+
+
+def tri(N, M=None, k: int = 0, dtype=None):
+    """An ``N`` by ``M`` matrix with ones at and below diagonal ``k`` and zeros above
+    (``config.floatX`` by default; ``N`` and ``M`` may be integer scalars)."""
+    from croton.tensor.math import cast, ge
+
+    dtype = normalize_dtype("floatX" if dtype is None else dtype)
+    rows = arange(N).dimshuffle(0, "x")
+    columns = arange(N if M is None else M).dimshuffle("x", 0)
+    return cast(ge(rows + k, columns), dtype)
+
+
+def _triangle(m, k: int, lower: bool):
+    from croton.tensor.math import logical_not, switch
+
+    m = as_tensor_variable(m)
+    if m.ndim == 0:
+        raise ValueError(f"{'tril' if lower else 'triu'}: m must have at least 1 dimension")
+    s = shape(m)
+    rows, columns = (s[-2], s[-1]) if m.ndim >= 2 else (s[0], s[0])
+    if lower:
+        mask = tri(rows, columns, k, dtype="bool")
+    else:
+        mask = logical_not(tri(rows, columns, k - 1, dtype="bool"))
+    return switch(mask, m, 0)
+
+
+def tril(m, k: int = 0):
+    """``m`` with the elements above diagonal ``k`` of its last two axes set to zero
+    (a vector is first repeated into a square matrix, as in ``numpy.tril``)."""
+    return _triangle(m, k, lower=True)
+
+
+def triu(m, k: int = 0):
+    """``m`` with the elements below diagonal ``k`` of its last two axes set to zero."""
+    return _triangle(m, k, lower=False)
+
+
+def stacklists(arg):
+    """Nested lists of scalars or tensors stacked into one tensor, a new leading axis
+    per level of nesting (Theano's ``stacklists``)."""
+    if isinstance(arg, (tuple, list)):
+        return stack([stacklists(item) for item in arg])
+    return as_tensor_variable(arg)
