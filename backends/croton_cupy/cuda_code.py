@@ -526,6 +526,50 @@ template <typename F> __device__ __forceinline__ F _softplus(F x) {
   if (x > F(0)) return x + log1p(exp(-x));
   return log1p(exp(x));
 }
+// the gamma family (in double, as the reference's SciPy computes them) and the inverse
+// error functions (CUDA's); poles and infinities as in croton_numba.prelude
+__device__ __forceinline__ float _erfinv(float x) { return erfinvf(x); }
+__device__ __forceinline__ double _erfinv(double x) { return erfinv(x); }
+__device__ __forceinline__ float _erfcinv(float x) { return erfcinvf(x); }
+__device__ __forceinline__ double _erfcinv(double x) { return erfcinv(x); }
+template <typename F> __device__ __forceinline__ F _gammaln(F x) { return F(lgamma(double(x))); }
+#define _PI_DOUBLE 3.141592653589793
+__device__ double _digamma_double(double x) {
+  if (x != x || x == -_inf_double()) return _nan_double();
+  if (x == _inf_double()) return _inf_double();
+  if (x == 0.0) return signbit(x) ? _inf_double() : -_inf_double();
+  double result = 0.0;
+  if (x < 0.0) {
+    if (x == floor(x)) return _nan_double();
+    result = -_PI_DOUBLE / tan(_PI_DOUBLE * (x - rint(x)));  // psi(1 - x) - pi / tan(pi x)
+    x = 1.0 - x;
+  }
+  for (; x < 10.0; x += 1.0) result -= 1.0 / x;
+  double f = 1.0 / (x * x);
+  double tail = f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f * (1.0 / 132
+                - f * (691.0 / 32760 - f / 12))))));
+  return result + log(x) - 0.5 / x - tail;
+}
+__device__ double _trigamma_double(double x) {
+  if (x != x) return _nan_double();
+  if (x == _inf_double()) return 0.0;
+  if (x == -_inf_double() || (x <= 0.0 && x == floor(x))) return _inf_double();
+  double result = 0.0, sign = 1.0;
+  if (x < 0.0) {  // psi'(x) = pi**2 / sin(pi x)**2 - psi'(1 - x)
+    double s = sin(_PI_DOUBLE * (x - rint(x)));
+    result = _PI_DOUBLE * _PI_DOUBLE / (s * s);
+    sign = -1.0;
+    x = 1.0 - x;
+  }
+  double total = 0.0;
+  for (; x < 10.0; x += 1.0) total += 1.0 / (x * x);
+  double f = 1.0 / (x * x);
+  double tail = (1.0 / 6 - f * (1.0 / 30 - f * (1.0 / 42 - f * (1.0 / 30 - f * (5.0 / 66
+                - f * (691.0 / 2730 - f * 7.0 / 6)))))) / (x * x * x);
+  return result + sign * (total + 1.0 / x + 0.5 * f + tail);
+}
+template <typename F> __device__ __forceinline__ F _digamma(F x) { return F(_digamma_double(double(x))); }
+template <typename F> __device__ __forceinline__ F _trigamma(F x) { return F(_trigamma_double(double(x))); }
 template <typename F> __device__ __forceinline__ F _round_half_away(F x) {
   F t = trunc(x);
   return fabs(x - t) >= F(0.5) ? t + copysign(F(1), x) : t;

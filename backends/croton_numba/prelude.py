@@ -23,6 +23,11 @@ from numba.extending import intrinsic
 
 __all__ = [
     "_cclip",
+    "_digamma",
+    "_erfcinv",
+    "_erfinv",
+    "_gammaln",
+    "_trigamma",
     "_cdiv",
     "_cge",
     "_cgt",
@@ -103,6 +108,150 @@ def _prod_block(buf, width, identity):
     for j in range(width):
         total *= buf[j]
     return total
+
+
+# -- the gamma family and the inverse error functions, in float64 (as SciPy's, which the
+# reference backend calls; float32 and float16 arguments round the result once)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _gammaln(x):
+    # (C's lgamma; SciPy gives -inf at -inf, where |gamma| has no limit)
+    return math.lgamma(np.float64(x))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _reflection_angle(x):
+    """``pi * r`` where ``r = x - round(x)``: ``tan`` and ``sin**2`` of it equal those
+    of ``pi * x`` and lose nothing to the size of ``x``."""
+    return math.pi * (x - np.round(x))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _digamma(x):
+    """psi(x), the logarithmic derivative of gamma: the recurrence up to 10, then the
+    asymptotic series; negative x by reflection. Poles: nan, and -inf/+inf at +0/-0."""
+    x = np.float64(x)
+    if x != x or x == -np.inf:
+        return np.nan
+    if x == np.inf:
+        return np.inf
+    if x == 0.0:
+        return np.inf if math.copysign(1.0, x) < 0 else -np.inf
+    result = 0.0
+    if x < 0.0:
+        if x == np.floor(x):
+            return np.nan
+        result = -math.pi / math.tan(_reflection_angle(x))  # psi(1 - x) - pi / tan(pi x)
+        x = 1.0 - x
+    while x < 10.0:
+        result -= 1.0 / x
+        x += 1.0
+    f = 1.0 / (x * x)
+    tail = f * (
+        1 / 12
+        - f * (1 / 120 - f * (1 / 252 - f * (1 / 240 - f * (1 / 132 - f * (691 / 32760 - f / 12)))))
+    )  # noqa: E501
+    return result + math.log(x) - 0.5 / x - tail
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _trigamma(x):
+    """psi'(x): the recurrence up to 10, then the asymptotic series; negative x by
+    reflection. inf at the poles (and at -inf), 0 at +inf, as SciPy's polygamma(1, x)."""
+    x = np.float64(x)
+    if x != x:
+        return np.nan
+    if x == np.inf:
+        return 0.0
+    if x == -np.inf or (x <= 0.0 and x == np.floor(x)):
+        return np.inf
+    result, sign = 0.0, 1.0
+    if x < 0.0:
+        s = math.sin(_reflection_angle(x))  # psi'(x) = pi**2 / sin(pi x)**2 - psi'(1 - x)
+        result, sign = math.pi * math.pi / (s * s), -1.0
+        x = 1.0 - x
+    total = 0.0
+    while x < 10.0:
+        total += 1.0 / (x * x)
+        x += 1.0
+    f = 1.0 / (x * x)
+    tail = (
+        1 / 6
+        - f * (1 / 30 - f * (1 / 42 - f * (1 / 30 - f * (5 / 66 - f * (691 / 2730 - f * 7 / 6)))))
+    ) / (x * x * x)  # noqa: E501
+    return result + sign * (total + 1.0 / x + 0.5 * f + tail)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _inverse_erf(a, c):
+    """y >= 0 with erf(y) = a, given a in [0, 1] and c = 1 - a exactly (the tails are
+    told by c): M. Giles's single-precision approximation ("Approximating the erfinv
+    function", GPU Computing Gems, 2011) refined by Halley steps on erf or erfc."""
+    if c == 0.0:
+        return np.inf
+    w = -math.log(c * (2.0 - c))
+    if w < 5.0:
+        w -= 2.5
+        p = 2.81022636e-08
+        p = 3.43273939e-07 + p * w
+        p = -3.5233877e-06 + p * w
+        p = -4.39150654e-06 + p * w
+        p = 0.00021858087 + p * w
+        p = -0.00125372503 + p * w
+        p = -0.00417768164 + p * w
+        p = 0.246640727 + p * w
+        p = 1.50140941 + p * w
+        y = p * a
+    elif w < 16.0:  # (float32's range: 1 - a >= 2**-24)
+        w = math.sqrt(w) - 3.0
+        p = -0.000200214257
+        p = 0.000100950558 + p * w
+        p = 0.00134934322 + p * w
+        p = -0.00367342844 + p * w
+        p = 0.00573950773 + p * w
+        p = -0.0076224613 + p * w
+        p = 0.00943887047 + p * w
+        p = 1.00167406 + p * w
+        p = 2.83297682 + p * w
+        y = p * a
+    else:  # beyond it: erfc(y) ~ exp(-y**2) / (y sqrt(pi))
+        t = -math.log(c)
+        y = math.sqrt(t - 0.5 * math.log(math.pi * t))
+    for _ in range(6):
+        # f(y) = erf(y) - a, as c - erfc(y) where erf(y) is near 1
+        f = math.erf(y) - a if a < 0.5 else c - math.erfc(y)
+        derivative = 1.1283791670955126 * math.exp(-y * y)
+        if derivative == 0.0:
+            break
+        step = f / (derivative + y * f)  # Halley: f'' = -2 y f'
+        y -= step
+        if abs(step) <= 1e-17 * y:
+            break
+    return y
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _erfinv(x):
+    x = np.float64(x)
+    if not -1.0 <= x <= 1.0:
+        return np.nan
+    if x == 0.0:
+        return x
+    a = abs(x)
+    return math.copysign(_inverse_erf(a, 1.0 - a), x)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _erfcinv(x):
+    x = np.float64(x)
+    if not 0.0 <= x <= 2.0:
+        return np.nan
+    if x == 1.0:
+        return 0.0
+    if x < 1.0:
+        return _inverse_erf(1.0 - x, x)
+    return -_inverse_erf(x - 1.0, 2.0 - x)
 
 
 @numba.njit(cache=True)

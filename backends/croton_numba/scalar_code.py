@@ -38,6 +38,7 @@ SYNTAX = ScalarSyntax(
         "round": "np.rint({0})",
         "erf": "math.erf({0})",
         "erfc": "math.erfc({0})",
+        "gamma": "math.gamma(np.float64({0}))",
         "switch": "({1} if {0} else {2})",
     },
     kind_overrides={

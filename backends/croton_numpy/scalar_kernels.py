@@ -28,6 +28,39 @@ def _erfc_kernel(x):
     return np.asarray(_erfc(np.asarray(x, dtype="float64")), dtype=x.dtype)
 
 
+def _special(name: str, *leading):
+    """A function of ``scipy.special`` (imported at its first call), in the input's
+    float dtype (SciPy computes float16 in float32, and some functions in float64)."""
+
+    def kernel(x):
+        import scipy.special
+
+        with np.errstate(all="ignore"):
+            result = getattr(scipy.special, name)(*leading, x)
+        return np.asarray(result, dtype=x.dtype)
+
+    return kernel
+
+
+def _gammaln(x):
+    # scipy.special.gammaln(-inf) is -inf; C's lgamma (and so every other backend) +inf
+    result = _special("gammaln")(x)
+    result[np.isneginf(x)] = np.inf
+    return result
+
+
+def _erfinv(x):
+    # (SciPy gives +0.0 for -0.0; the inverse of an odd function keeps the sign)
+    result = _special("erfinv")(x)
+    return np.where(x == 0, x, result)
+
+
+def _erfcinv(x):
+    result = _special("erfcinv")(x)
+    result[x == 1] = 0.0  # (SciPy gives -0.0)
+    return result
+
+
 def _round_half_away_from_zero(x):
     if x.dtype.kind in "biu":
         return x.copy()
@@ -78,6 +111,12 @@ SCALAR_KERNELS = {
     "softplus": _softplus,
     "erf": _erf_kernel,
     "erfc": _erfc_kernel,
+    "erfinv": _erfinv,
+    "erfcinv": _erfcinv,
+    "gamma": _special("gamma"),
+    "gammaln": _gammaln,
+    "psi": _special("psi"),
+    "tri_gamma": _special("polygamma", 1),
     "floor": np.floor,
     "ceil": np.ceil,
     "round": np.round,

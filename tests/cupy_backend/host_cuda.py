@@ -175,6 +175,33 @@ static inline double __longlong_as_double(long long i) { double d; memcpy(&d, &i
 template <typename T> static inline bool isnan(complex<T> z) { return std::isnan(z.real()) || std::isnan(z.imag()); }
 template <typename T> static inline bool isinf(complex<T> z) { return std::isinf(z.real()) || std::isinf(z.imag()); }
 template <typename T> static inline complex<T> rint(complex<T> z) { return complex<T>(rint(z.real()), rint(z.imag())); }
+// CUDA's inverse error functions (not in C's library): y >= 0 with erf(y) = a, given
+// c = 1 - a exactly, by bisection (slow and sure; the tails through erfc)
+static inline double croton_inverse_erf(double a, double c) {
+  double lo = 0.0, hi = 27.0;
+  for (int i = 0; i < 1100 && lo < hi; ++i) {
+    double mid = 0.5 * (lo + hi);
+    if (mid == lo || mid == hi) break;
+    double f = a < 0.5 ? erf(mid) - a : c - erfc(mid);
+    if (f < 0) lo = mid; else hi = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+static inline double erfinv(double x) {
+  if (!(x >= -1.0 && x <= 1.0)) return NAN;
+  if (x == 0.0) return x;
+  if (fabs(x) == 1.0) return copysign(INFINITY, x);
+  return copysign(croton_inverse_erf(fabs(x), 1.0 - fabs(x)), x);
+}
+static inline double erfcinv(double x) {
+  if (!(x >= 0.0 && x <= 2.0)) return NAN;
+  if (x == 0.0) return INFINITY;
+  if (x == 2.0) return -INFINITY;
+  if (x == 1.0) return 0.0;
+  return x < 1.0 ? croton_inverse_erf(1.0 - x, x) : -croton_inverse_erf(x - 1.0, 2.0 - x);
+}
+static inline float erfinvf(float x) { return float(erfinv(x)); }
+static inline float erfcinvf(float x) { return float(erfcinv(x)); }
 """
 
 

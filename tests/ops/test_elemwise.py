@@ -7,13 +7,14 @@ import pickle
 
 import numpy as np
 import pytest
+import scipy.special
 
 import croton
 import croton.tensor as T
 from croton.gradient import verify_grad
 from croton.graph.type import TensorType
 from croton.ops.elemwise import DimShuffle, Elemwise
-from croton.ops.scalar import SCALAR_OP_NAMES, SCALAR_OPS, cast_op
+from croton.ops.scalar import GRADIENT_NOT_IMPLEMENTED, SCALAR_OP_NAMES, SCALAR_OPS, cast_op
 
 _erf = np.vectorize(math.erf, otypes=["float64"])
 _erfc = np.vectorize(math.erfc, otypes=["float64"])
@@ -67,6 +68,26 @@ UNARY = {
     "softplus": (T.nnet.softplus, lambda x: np.log1p(np.exp(_as_float(x))), "real"),
     "erf": (T.erf, lambda x: _like_exp(x, _erf(x)), "real"),
     "erfc": (T.erfc, lambda x: _like_exp(x, _erfc(x)), "real"),
+    # (SciPy's values, but gammaln(-inf) = +inf as C's lgamma, erfinv(-0.0) = -0.0 and
+    # erfcinv(1) = +0.0)
+    "erfinv": (
+        T.erfinv,
+        lambda x: _like_exp(x, np.where(x == 0, x, scipy.special.erfinv(x))),
+        "unit",
+    ),
+    "erfcinv": (
+        T.erfcinv,
+        lambda x: _like_exp(x, np.where(x == 1, 0.0, scipy.special.erfcinv(x))),
+        "erfc_range",
+    ),
+    "gamma": (T.gamma, lambda x: _like_exp(x, scipy.special.gamma(x)), "real"),
+    "gammaln": (
+        T.gammaln,
+        lambda x: _like_exp(x, np.where(np.isneginf(x), np.inf, scipy.special.gammaln(x))),
+        "real",
+    ),
+    "psi": (T.psi, lambda x: _like_exp(x, scipy.special.psi(x)), "real"),
+    "tri_gamma": (T.tri_gamma, lambda x: _like_exp(x, scipy.special.polygamma(1, x)), "real"),
     "floor": (T.floor, np.floor, "real"),
     "ceil": (T.ceil, np.ceil, "real"),
     "round": (T.round, np.round, "halves"),
@@ -146,6 +167,7 @@ def sample(domain: str, shape, dtype: str, rng) -> np.ndarray:
         "open_unit": (-0.9, 0.9),
         "above_one": (1.2, 4),
         "halves": (-4, 4),
+        "erfc_range": (0.1, 1.9),
     }[domain]
     if dtype == "bool":
         return rng.integers(0, 2, size=shape).astype(bool)
@@ -634,6 +656,11 @@ GRADIENT_CASES = {
     "softplus": (T.nnet.softplus, [_REAL * 3]),
     "erf": (T.erf, [_REAL]),
     "erfc": (T.erfc, [_REAL]),
+    "erfinv": (T.erfinv, [_SMALL]),
+    "erfcinv": (T.erfcinv, [_SMALL + 1]),
+    "gamma": (T.gamma, [_POSITIVE]),
+    "gammaln": (T.gammaln, [_POSITIVE]),
+    "psi": (T.psi, [_POSITIVE]),
     "clip": (T.clip, [_REAL, np.full((2, 3), -1.0) + 0.05, np.full((1, 3), 1.0) + 0.05]),
     "minimum": (T.minimum, [_REAL, _SMALL]),
     "maximum": (T.maximum, [_REAL, _SMALL]),
@@ -645,7 +672,16 @@ GRADIENT_CASES = {
 
 def test_gradient_cases_cover_every_differentiable_op():
     differentiable = {name for name, op in SCALAR_OPS.items() if op.grad_rule is not None}
-    assert set(GRADIENT_CASES) == differentiable | {"cast"}
+    assert set(GRADIENT_CASES) == differentiable - set(GRADIENT_NOT_IMPLEMENTED) | {"cast"}
+
+
+def test_a_gradient_not_implemented_raises_and_says_so():
+    x = T.dvector("x")
+    with pytest.raises(NotImplementedError, match="gradient of tri_gamma"):
+        T.grad(T.sum(T.tri_gamma(x)), x)
+    # the gradient of psi is tri_gamma, which has values
+    g = croton.function([x], T.grad(T.sum(T.psi(x)), x), backend="numpy")
+    np.testing.assert_allclose(g(np.array([0.5, 2.0])), scipy.special.polygamma(1, [0.5, 2.0]))
 
 
 @pytest.mark.parametrize("name", sorted(GRADIENT_CASES))

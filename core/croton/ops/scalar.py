@@ -248,9 +248,23 @@ def _unary(derivative: Callable) -> Callable:
     return rule
 
 
+def _gradient_not_implemented(name: str, derivative: str) -> Callable:
+    def rule(inputs, z, g):
+        raise NotImplementedError(
+            f"the gradient of {name} ({derivative}) is not implemented; pass its input "
+            f"in grad(..., consider_constant=[...]) or write the gradient by hand"
+        )
+
+    return rule
+
+
+#: scalar ops whose gradient raises (their derivative is not a scalar op)
+GRADIENT_NOT_IMPLEMENTED = ("tri_gamma",)
+
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
 
 _u = _unary
 _TABLE = [
@@ -292,6 +306,18 @@ _TABLE = [
     ("softplus", 1, _real_float_rule, _u(lambda x, z: _t().sigmoid(x)), ""),
     ("erf", 1, _real_float_rule, _u(lambda x, z: _TWO_OVER_SQRT_PI * _t().exp(-x * x)), ""),
     ("erfc", 1, _real_float_rule, _u(lambda x, z: -_TWO_OVER_SQRT_PI * _t().exp(-x * x)), ""),
+    ("gamma", 1, _real_float_rule, _u(lambda x, z: z * _t().psi(x)), ""),
+    ("gammaln", 1, _real_float_rule, _u(lambda x, z: _t().psi(x)), ""),
+    ("psi", 1, _real_float_rule, _u(lambda x, z: _t().tri_gamma(x)), ""),
+    (
+        "tri_gamma",
+        1,
+        _real_float_rule,
+        _gradient_not_implemented("tri_gamma", "polygamma(2, x)"),
+        "",
+    ),
+    ("erfinv", 1, _real_float_rule, _u(lambda x, z: _SQRT_PI_OVER_TWO * _t().exp(z * z)), ""),
+    ("erfcinv", 1, _real_float_rule, _u(lambda x, z: -_SQRT_PI_OVER_TWO * _t().exp(z * z)), ""),
     ("floor", 1, np.floor, _zero, ""),
     ("ceil", 1, np.ceil, _zero, ""),
     ("round", 1, _round_rule, _zero, ""),

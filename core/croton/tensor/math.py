@@ -163,6 +163,12 @@ sigmoid = _unary("sigmoid")
 softplus = _unary("softplus")
 erf = _unary("erf")
 erfc = _unary("erfc")
+erfinv = _unary("erfinv")
+erfcinv = _unary("erfcinv")
+gamma = _unary("gamma")
+gammaln = _unary("gammaln")
+psi = _unary("psi")
+tri_gamma = _unary("tri_gamma")
 floor = _unary("floor")
 ceil = _unary("ceil")
 trunc = _unary("trunc")
@@ -174,12 +180,14 @@ true_divide = true_div
 power = pow
 expit = sigmoid
 log1pexp = softplus
+digamma = psi
 equal, not_equal, less, greater, less_equal, greater_equal = eq, neq, lt, gt, le, ge
 floor_div = int_div
 divide = true_div
 power = pow
 expit = sigmoid
 log1pexp = softplus
+digamma = psi
 equal, not_equal, less, greater, less_equal, greater_equal = eq, neq, lt, gt, le, ge
 
 
@@ -536,6 +544,7 @@ __all__ = [
     "power",
     "expit",
     "log1pexp",
+    "digamma",
     "equal",
     "not_equal",
     "less",

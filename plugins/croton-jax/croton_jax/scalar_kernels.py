@@ -143,6 +143,22 @@ def _through_float64(function):
     return kernel
 
 
+def _digamma(x):
+    # scipy's poles at 0: -inf at +0.0, +inf at -0.0 (jax gives nan)
+    zero = jnp.where(jnp.signbit(x), jnp.inf, -jnp.inf)
+    return jnp.where(x == 0, zero, special.digamma(x))
+
+
+def _trigamma(x):
+    # 0 at +inf, as scipy's polygamma(1, x) (jax gives nan)
+    return jnp.where(x == jnp.inf, 0.0, special.polygamma(1, x))
+
+
+def _erfcinv(x):
+    # erfcinv(x) = -ndtri(x / 2) / sqrt(2), +0.0 at 1
+    return jnp.where(x == 1, 0.0, -special.ndtri(x / 2) * 0.7071067811865476)
+
+
 def _integers_unchanged(function):
     """Rounding functions leave integer and boolean arrays as they are."""
 
@@ -206,6 +222,12 @@ SCALAR_KERNELS = {
     "softplus": _softplus,
     "erf": _through_float64(special.erf),
     "erfc": _through_float64(special.erfc),
+    "erfinv": _through_float64(special.erfinv),
+    "erfcinv": _through_float64(_erfcinv),
+    "gamma": _through_float64(special.gamma),
+    "gammaln": _through_float64(special.gammaln),
+    "psi": _through_float64(_digamma),
+    "tri_gamma": _through_float64(_trigamma),
     "floor": _integers_unchanged(jnp.floor),
     "ceil": _integers_unchanged(jnp.ceil),
     "round": _integers_unchanged(jnp.round),
