@@ -150,8 +150,25 @@ def _digamma(x):
 
 
 def _trigamma(x):
-    # 0 at +inf, as scipy's polygamma(1, x) (jax gives nan)
-    return jnp.where(x == jnp.inf, 0.0, special.polygamma(1, x))
+    """psi'(x) as the numba backend computes it (jax's polygamma(1, x) is off by 3e-8 at
+    some negative x and underflows to 0 at 1e300): the recurrence up to 10, then the
+    asymptotic series; negative x by reflection; inf at the poles and at -inf."""
+    reflected = x < 0
+    y = jnp.where(reflected, 1 - x, x)
+    total = jnp.zeros_like(y)
+    for _ in range(10):
+        small = y < 10
+        total = total + jnp.where(small, 1 / (y * y), 0.0)
+        y = jnp.where(small, y + 1, y)
+    f = 1 / (y * y)
+    series = 1 / 6 - f * (
+        1 / 30 - f * (1 / 42 - f * (1 / 30 - f * (5 / 66 - f * (691 / 2730 - f * 7 / 6))))
+    )  # noqa: E501
+    value = total + 1 / y + 0.5 * f + series / (y * y * y)
+    s = jnp.sin(jnp.pi * (x - jnp.round(x)))
+    value = jnp.where(reflected, jnp.pi * jnp.pi / (s * s) - value, value)
+    pole = (x == -jnp.inf) | ((x <= 0) & (x == jnp.floor(x)))
+    return jnp.where(pole, jnp.inf, jnp.where(x == jnp.inf, 0.0, value))
 
 
 def _erfcinv(x):
