@@ -45,6 +45,14 @@ def test_demo_on_named_backend_reports_it(capsys):
     assert match and match["backend"] == "numpy"
 
 
+def test_demo_progress_line_goes_to_stderr_and_ends_with_the_last_epoch(capsys):
+    assert main(["demo", "--backend", "numpy", "--epochs", "3", "--hidden", "8"]) == 0
+    captured = capsys.readouterr()
+    assert "training:" not in captured.out
+    shown = captured.err.split("\r")[-1]
+    assert re.fullmatch(r"training: epoch 3/3, loss \d+\.\d{4}\n", shown), captured.err
+
+
 def test_unknown_backend_is_a_one_line_error(capsys):
     status = main(["demo", "--backend", "no-such-backend", "--no-progress"])
     assert status == 2

@@ -50,7 +50,7 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--learning-rate", type=float, metavar="RATE", help="SGD step size")
     demo.add_argument("--seed", type=int, default=0, metavar="N", help="random seed")
     demo.add_argument(
-        "--no-progress", dest="progress", action="store_false", help="hide the progress bar"
+        "--no-progress", dest="progress", action="store_false", help="hide the progress line"
     )
     demo.set_defaults(run=_run_demo)
     return parser

@@ -8,11 +8,11 @@ apply momentum SGD.  The ``croton demo`` command runs :func:`train_mlp`.
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import TypedDict
 
 import numpy as np
-from tqdm import tqdm
 
 import croton
 import croton.tensor as T
@@ -205,7 +205,7 @@ def train_mlp(
     seed : int
         Seeds the data, the initial weights and the batch order.
     progress : bool
-        Show a progress bar over epochs with the running loss.
+        Show the epoch and its mean batch loss on one line of standard error.
     momentum : float
         Momentum coefficient; 0 gives plain SGD.
     activation : {"relu", "tanh"}
@@ -237,10 +237,14 @@ def train_mlp(
     )
 
     start = time.perf_counter()
-    with tqdm(range(epochs), desc="training", unit="epoch", disable=not progress) as bar:
-        for _ in bar:
-            loss = _run_epoch(train_step, X, y, batch_size, rng)
-            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+    shown = 0.0  # when the progress line was last written
+    for epoch in range(1, epochs + 1):
+        loss = _run_epoch(train_step, X, y, batch_size, rng)
+        now = time.perf_counter()
+        if progress and (now - shown > 0.1 or epoch == epochs):
+            shown = now
+            end = "\n" if epoch == epochs else ""
+            print(f"\rtraining: epoch {epoch}/{epochs}, loss {loss:.4f}", end=end, file=sys.stderr)
     seconds_per_epoch = (time.perf_counter() - start) / epochs
 
     return TrainingResult(
