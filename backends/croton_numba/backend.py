@@ -50,12 +50,15 @@ class SegmentWarning(UserWarning):
 
 
 class _Context:
-    """What lowering rules may read: the math table and the parallel threshold."""
+    """What lowering rules may read: the math table, the parallel threshold, and whether
+    the node may become a host step (not in an inner graph: that would make the whole
+    loop one)."""
 
-    def __init__(self, mathlib: dict, threshold: int | None, reuse: dict):
+    def __init__(self, mathlib: dict, threshold: int | None, reuse: dict, outer: bool = True):
         self.mathlib = mathlib
         self.threshold = threshold  # None: serial loops only
         self.reuse = reuse  # {elementwise node: the input position whose buffer it writes}
+        self.outer = outer
 
 
 class _SegmentOp:

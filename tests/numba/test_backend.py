@@ -88,6 +88,28 @@ def test_a_node_that_cannot_lower_runs_between_segments_and_is_reported():
     assert f._executable.python_steps[0][0].op.__class__.__name__ == "Reduce"
 
 
+def test_sort_runs_numpys_sort_as_a_host_step_and_numbas_inside_a_loop():
+    x = T.dmatrix("x")
+    outputs = [T.sort(x, axis=1) * 2, T.argsort(x, axis=0, kind="stable")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SegmentWarning)  # a host step by design: no warning
+        f = croton.function([x], outputs, backend="numba")
+        # in a scan's step a host step would make the whole loop one: numba sorts there
+        rows, _ = croton.scan(lambda r: [T.sort(r)[::-1], T.argsort(r, kind="stable")], sequences=x)
+        g = croton.function([x], rows, backend="numba")
+    assert "Apply" in [type(step).__name__ for step in _steps(f)]
+    assert all(isinstance(step, _Segment) for step in _steps(g))
+    assert f._executable.python_steps == [] and g._executable.python_steps == []
+    a = np.random.default_rng(3).integers(0, 4, size=(6, 7)).astype(np.float64)
+    a[1, 2] = a[4, 0] = np.nan
+    got_sorted, got_order = f(a)
+    np.testing.assert_array_equal(got_sorted, np.sort(a, axis=1) * 2)
+    np.testing.assert_array_equal(got_order, np.argsort(a, axis=0, kind="stable"))
+    got_rows, got_row_order = g(a)
+    np.testing.assert_array_equal(got_rows, np.sort(a, axis=1)[:, ::-1])
+    np.testing.assert_array_equal(got_row_order, np.argsort(a, axis=1, kind="stable"))
+
+
 def test_runtime_errors_name_the_failing_part():
     x, y = T.dvectors("x", "y")
     f = croton.function([x, y], T.exp(x) + y, backend="numba")
