@@ -702,7 +702,9 @@ def _argmax(op, node, name, context):
     for depth, d in enumerate(outer):
         loop = "numba.prange" if depth == 0 else "range"
         body.append("    " * depth + f"for i{d} in {loop}(x.shape[{d}]):")
-    if axis == x.ndim - 1:
+    if axis == x.ndim - 1 and x.dtype in _ORDERED_BITS:
+        inner = _first_extreme_of_float_row(op.kind, x.dtype, at)
+    elif axis == x.ndim - 1:
         inner = _first_extreme_of_row(op.kind, x.dtype, at, first)
     else:
         inner = [f"best, position = x[{first}], 0", f"for j in range(1, x.shape[{axis}]):"]
@@ -712,6 +714,61 @@ def _argmax(op, node, name, context):
     body.append("return out")
     body, parallel = threaded(body, "x.size", context.threshold)
     return _function(name, ["x"], body, parallel=parallel)
+
+
+# float dtype: (its bits as a signed integer, the bits of +inf)
+_ORDERED_BITS = {"float32": ("int32", 0x7F800000), "float64": ("int64", 0x7FF0000000000000)}
+
+
+def _first_extreme_of_float_row(kind: str, dtype: str, at: str) -> list[str]:
+    """Lines setting ``position`` to the first index of a float row's extreme (its first
+    nan, if it has one), with integer arithmetic that vectorizes.
+
+    LLVM vectorizes no float maximum that keeps nan (nor, in numba, one that ignores
+    it). Each float's bits become an integer key ordered as the floats are: the
+    magnitude bits, negated for a negative sign (so -0.0 and 0.0 share key 0), and a
+    magnitude above +inf's is a nan. Blocks of keys are reduced to their extreme and
+    their largest magnitude, both in vector lanes; the first block with a nan, or else
+    the first block holding the extreme, is then searched for the first matching index
+    (a minimum of indices, also in lanes). Blocks are of 64 keys in rows shorter than
+    4096, of 256 in longer ones: the search costs a block, each block a reduction of
+    its lanes (on rows of 100, 64 took 0.8-0.85x the time of 128; on rows of 100000,
+    256 took 0.85-0.9x the time of 128).
+    """
+    integer, infinity = _ORDERED_BITS[dtype]
+    width = int(integer[3:])
+    magnitude = f"np.{integer}({2 ** (width - 1) - 1})"  # (also the largest key)
+    start = magnitude if kind == "min" else f"np.{integer}({-(2 ** (width - 1))})"
+    compare = ">" if kind == "max" else "<"
+    key = [
+        f"    bits = np.{dtype}(x[{at}]).view(np.{integer})",
+        f"    mag = np.{integer}(bits & {magnitude})",
+        f"    sign = np.{integer}(bits >> np.{integer}({width - 1}))",
+        f"    key = np.{integer}(np.{integer}(mag ^ sign) - sign)",
+    ]
+    infinity = f"np.{integer}({infinity})"
+    return [
+        "m = x.shape[-1]",
+        "size = 64 if m < 4096 else 256",
+        f"best, block, found_nan = {start}, 0, False",
+        "for b0 in range(0, m, size):",
+        f"    q, largest = {start}, np.{integer}(0)",
+        "    for j in range(np.uint64(b0), np.uint64(min(b0 + size, m))):",
+        *["    " + line for line in key],
+        f"        q = key if key {compare} q else q",
+        "        largest = mag if mag > largest else largest",
+        f"    if largest > {infinity}:",
+        "        block, found_nan = b0, True",
+        "        break",
+        f"    if q {compare} best:",
+        "        best, block = q, b0",
+        "position = np.uint64(m)",
+        "for j in range(np.uint64(block), np.uint64(min(block + size, m))):",
+        *key,
+        f"    hit = mag > {infinity} if found_nan else key == best",
+        "    here = j if hit else np.uint64(m)",
+        "    position = here if here < position else position",
+    ]
 
 
 def _first_extreme_of_row(kind: str, dtype: str, at: str, first: str) -> list[str]:

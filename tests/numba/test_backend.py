@@ -313,20 +313,35 @@ def test_joins_and_cumulative_sums_along_every_axis_match_numpy():
 
 @pytest.mark.parametrize("threshold", [0, 10**9])
 def test_argmax_along_rows_finds_the_first_extreme_or_nan(threshold):
-    # (two passes over each row: the extreme in four lanes, then its first position)
+    # integers: two passes over each row (the extreme in four lanes, then its first
+    # position); floats: blocks of 128 integer keys, then the block holding the answer
     rng = np.random.default_rng(15)
-    for dtype in ["float64", "int32", "bool"]:
+    for dtype in ["float64", "float32", "int32", "bool"]:
         x = T.TensorType(dtype, (None, None, None))("x")
         outputs = [T.argmax(x, axis=2), T.argmin(x, axis=-1), T.argmax(x, axis=1)]
         with croton.config.change(
             numba_parallel_threshold=threshold, numba_threaded_compile="eager"
         ):
             f = croton.function([x], outputs, backend="numba")
-        for shape in [(2, 3, 9), (3, 2, 1), (2, 2, 4)]:
+        for shape in [(2, 3, 9), (3, 2, 1), (2, 2, 4), (2, 9, 127), (1, 9, 129), (2, 9, 300)]:
             a = rng.integers(-3, 3, size=shape).astype(dtype)  # (ties)
-            if dtype == "float64":
+            if dtype.startswith("float"):
+                m = shape[-1]
                 a[0, 0, -1] = np.nan
                 a[0, 1, 0] = -0.0
+                a[-1, 0] = -0.0  # -0.0 and 0.0 tie: the first wins
+                a[-1, 0, m // 2 :] = 0.0
+                if shape[1] == 9:
+                    a[0, 2, m // 3] = -np.nan  # a nan of either sign is the extreme
+                    a[0, 2, -1] = np.inf
+                    a[0, 3] = np.nan
+                    a[0, 4] = -np.inf
+                    a[0, 5, :] = np.inf
+                    a[0, 5, m - 1] = -np.inf
+                    a[0, 6] = -0.0
+                    a[0, 6, -1] = -np.finfo(dtype).smallest_subnormal
+                    a[0, 7, : m // 2] = -np.inf
+                    a[0, 8, m // 2 :] = np.nan
             want = [a.argmax(axis=2), a.argmin(axis=-1), a.argmax(axis=1)]
             for got, expected in zip(f(a), want, strict=True):
                 np.testing.assert_array_equal(got, expected)
