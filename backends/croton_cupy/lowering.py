@@ -24,4 +24,5 @@ from croton_cupy import (  # noqa: E402,F401,I001
     scan,
     ifelse,
     random,
+    linalg,
 )

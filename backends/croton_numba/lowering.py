@@ -1062,4 +1062,4 @@ def _constant_source(var) -> str:
 
 
 # the rules of the ops with modules of their own
-from croton_numba import conv, ifelse, pool, random, scan  # noqa: E402,F401,I001
+from croton_numba import conv, ifelse, linalg, pool, random, scan  # noqa: E402,F401,I001

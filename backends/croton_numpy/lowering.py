@@ -409,4 +409,4 @@ def _map(op, node):
 
 
 # the rules of the ops with modules of their own
-from croton_numpy import conv, ifelse, pool, random, scan  # noqa: E402,F401,I001
+from croton_numpy import conv, ifelse, linalg, pool, random, scan  # noqa: E402,F401,I001

@@ -504,6 +504,14 @@ def _on_host(value):
     return value
 
 
+class _HostLinalg:
+    """``cupy.linalg`` on the host: numpy's, whose arrays come back as `_DeviceArray`."""
+
+    def __getattr__(self, name):
+        value = getattr(np.linalg, name)
+        return functools.wraps(value)(lambda *a, **k: _on_device(value(*a, **k)))
+
+
 class _HostCupy(types.ModuleType):
     """What the backend's rules get for ``cupy`` on the host: numpy's functions, whose
     arrays come back as `_DeviceArray`, and the kernel classes above for CuPy's."""
@@ -513,6 +521,7 @@ class _HostCupy(types.ModuleType):
     RawKernel = HostKernel
     ndarray = _DeviceArray
     cuda = types.SimpleNamespace(Device=lambda device=0: _HostDevice())
+    linalg = _HostLinalg()
 
     @staticmethod
     def asnumpy(a) -> np.ndarray:
@@ -529,6 +538,19 @@ _HOST_CUPY = _HostCupy("cupy_on_host")
 #: ``cupyx`` on the host: its scatter-add is numpy's unbuffered add
 _HOST_CUPYX = types.ModuleType("cupyx_on_host")
 _HOST_CUPYX.scatter_add = lambda a, where, values: np.add.at(a, where, values)
+#: ``cupyx.scipy.linalg`` on the host: SciPy's triangular solve
+_HOST_CUPYX_LINALG = types.ModuleType("cupyx_on_host.scipy.linalg")
+
+
+def _host_solve_triangular(a, b, lower=False):
+    from scipy.linalg import solve_triangular
+
+    a, b = np.asarray(a), np.asarray(b)
+    return _on_device(solve_triangular(a, b, lower=lower, check_finite=False))
+
+
+_HOST_CUPYX_LINALG.solve_triangular = _host_solve_triangular
+_HOST_CUPYX.scipy = types.SimpleNamespace(linalg=_HOST_CUPYX_LINALG)
 
 
 def host_rules(monkeypatch):
@@ -539,6 +561,8 @@ def host_rules(monkeypatch):
 
     monkeypatch.setattr(runtime, "load_cupy", lambda: _HOST_CUPY)
     monkeypatch.setitem(sys.modules, "cupyx", _HOST_CUPYX)
+    monkeypatch.setitem(sys.modules, "cupyx.scipy", _HOST_CUPYX.scipy)
+    monkeypatch.setitem(sys.modules, "cupyx.scipy.linalg", _HOST_CUPYX_LINALG)
     monkeypatch.setattr(kernels, "_objects", {})  # (CuPy's kernel objects other tests made)
 
     def run(backend, node, *values):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from croton.graph.type import TensorType
-from croton.tensor import extra_ops, nnet, signal
+from croton.tensor import extra_ops, linalg, nlinalg, nnet, signal, slinalg
 from croton.tensor.basic import CONSTRUCTORS, tensor
 from croton.tensor.blas import batched_dot, dot, matmul, outer, tensordot
 from croton.tensor.extra_ops import argsort, cumprod, cumsum, diff, sort

@@ -311,6 +311,29 @@ def _normal(*shape, dtype="float64"):
     return lambda rng: rng.normal(size=shape).astype(dtype)
 
 
+def _conditioned(n, dtype="float64"):
+    """A square matrix far from singular: normal values plus ``n`` on the diagonal."""
+    return lambda rng: (rng.normal(size=(n, n)) + n * np.eye(n)).astype(dtype)
+
+
+def _positive_definite(n, dtype="float64", garbage=None):
+    """A symmetric positive-definite matrix; with ``garbage`` ("upper" or "lower"), that
+    triangle replaced by other values (a factor must not read it)."""
+
+    def make(rng):
+        m = rng.normal(size=(n, n))
+        a = m @ m.T + n * np.eye(n)
+        if garbage is not None:
+            other = rng.normal(size=(n, n))
+            side = np.triu if garbage == "upper" else np.tril
+            a = np.where(
+                side(np.ones((n, n), dtype=bool), 1 if garbage == "upper" else -1), other, a
+            )
+        return a.astype(dtype)
+
+    return make
+
+
 def _case(id, build, *value_makers, grad=False):
     """A hand-written case: ``build(*inputs) -> outputs`` over inputs declared in ``id``."""
     return Case(id, build, lambda rng: [make(rng) for make in value_makers], grad=grad)
@@ -775,6 +798,96 @@ def _other_cases() -> list[Case]:
             "ArgSort/int32/stable-ties",
             _graph(("int32", (None, None)), outputs=lambda x: T.argsort(x, 0, kind="stable")),
             lambda rng: rng.integers(0, 3, size=(9, 4)).astype("int32"),
+        ),
+        # linear algebra (well-conditioned matrices; the triangle a solve or factor does
+        # not read holds other values)
+        _case(
+            "MatrixInverse/float64/square",
+            _graph(mat, outputs=lambda x: T.nlinalg.matrix_inverse(x)),
+            _conditioned(4),
+            grad=True,
+        ),
+        _case(
+            "MatrixInverse/float32/transposed",
+            _graph(("float32", (None, None)), outputs=lambda x: T.nlinalg.matrix_inverse(x.T)),
+            _conditioned(3, dtype="float32"),
+        ),
+        _case(
+            "MatrixInverse/int64/cast",
+            _graph(("int64", (None, None)), outputs=lambda x: T.nlinalg.matrix_inverse(x)),
+            lambda rng: rng.integers(-2, 3, size=(3, 3)) + 6 * np.eye(3, dtype="int64"),
+        ),
+        _case(
+            "Det/float64/square",
+            _graph(mat, outputs=lambda x: T.nlinalg.det(x)),
+            _conditioned(4),
+            grad=True,
+        ),
+        _case(
+            "Det/float32/square",
+            _graph(("float32", (None, None)), outputs=lambda x: T.nlinalg.det(x)),
+            _conditioned(3, dtype="float32"),
+        ),
+        _case(
+            "Cholesky/float64/lower",
+            _graph(mat, outputs=lambda x: T.slinalg.cholesky(x)),
+            _positive_definite(4, garbage="upper"),
+            grad=True,
+        ),
+        _case(
+            "Cholesky/float64/upper",
+            _graph(mat, outputs=lambda x: T.slinalg.cholesky(x, lower=False)),
+            _positive_definite(4, garbage="lower"),
+            grad=True,
+        ),
+        _case(
+            "Cholesky/float32/lower",
+            _graph(("float32", (None, None)), outputs=lambda x: T.slinalg.cholesky(x)),
+            _positive_definite(3, dtype="float32"),
+        ),
+        _case(
+            "Solve/float64/vector",
+            _graph(mat, vec, outputs=lambda a, b: T.slinalg.solve(a, b)),
+            _conditioned(4),
+            _normal(4),
+            grad=True,
+        ),
+        _case(
+            "Solve/float64/matrix",
+            _graph(mat, mat, outputs=lambda a, b: T.slinalg.solve(a, b)),
+            _conditioned(4),
+            _normal(4, 2),
+            grad=True,
+        ),
+        _case(
+            "Solve/float32/matrix",
+            _graph(("float32", (None, None)), ("float32", (None, None)), outputs=T.slinalg.solve),
+            _conditioned(3, dtype="float32"),
+            _normal(3, 3, dtype="float32"),
+        ),
+        _case(
+            "SolveTriangular/float64/lower-matrix",
+            _graph(mat, mat, outputs=lambda a, b: T.slinalg.solve_triangular(a, b, lower=True)),
+            _conditioned(4),
+            _normal(4, 3),
+            grad=True,
+        ),
+        _case(
+            "SolveTriangular/float64/upper-vector",
+            _graph(mat, vec, outputs=lambda a, b: T.slinalg.solve_triangular(a, b)),
+            _conditioned(4),
+            _normal(4),
+            grad=True,
+        ),
+        _case(
+            "SolveTriangular/float32/lower-vector",
+            _graph(
+                ("float32", (None, None)),
+                ("float32", (None,)),
+                outputs=lambda a, b: T.slinalg.solve_triangular(a, b, lower=True),
+            ),
+            _conditioned(3, dtype="float32"),
+            _normal(3, dtype="float32"),
         ),
         # indexing
         _case(

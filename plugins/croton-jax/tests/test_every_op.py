@@ -18,6 +18,7 @@ from croton.ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights
 from croton.ops.cumulative import CumOp
 from croton.ops.elemwise import DimShuffle, Elemwise
 from croton.ops.ifelse import IfElse
+from croton.ops.linalg import Cholesky, Det, MatrixInverse, Solve, SolveTriangular
 from croton.ops.map import Map
 from croton.ops.nnet import CrossEntropySoftmax, LogSoftmax, Softmax
 from croton.ops.pool import AveragePoolGrad, MaxPoolGrad, MaxPoolGradGrad, Pool
@@ -73,6 +74,26 @@ def _gemm():
 def _matmul():
     a, b = T.dtensor3("a"), T.dtensor3("b")
     return [a, b], T.matmul(a, b), [RNG.normal(size=(2, 3, 4)), RNG.normal(size=(2, 4, 5))]
+
+
+SQUARE, RIGHT = RNG.normal(size=(3, 3)) + 3 * np.eye(3), RNG.normal(size=(3, 2))
+
+
+def _linalg(op_class):
+    def make():
+        a, b = _matrix(), T.dmatrix("b")
+        if op_class is Solve:
+            return [a, b], T.slinalg.solve(a, b), [SQUARE, RIGHT]
+        if op_class is SolveTriangular:
+            return [a, b], T.slinalg.solve_triangular(a, b, lower=True), [SQUARE, RIGHT]
+        output = {
+            MatrixInverse: T.nlinalg.matrix_inverse,
+            Det: T.nlinalg.det,
+            Cholesky: lambda x: T.slinalg.cholesky(T.dot(x, x.T)),
+        }[op_class](a)
+        return [a], output, [SQUARE]
+
+    return make
 
 
 def _softmax():
@@ -250,6 +271,11 @@ CASES = {
     CumOp: _cumulative,
     Sort: _sort(Sort),
     ArgSort: _sort(ArgSort),
+    MatrixInverse: _linalg(MatrixInverse),
+    Det: _linalg(Det),
+    Cholesky: _linalg(Cholesky),
+    Solve: _linalg(Solve),
+    SolveTriangular: _linalg(SolveTriangular),
     Subtensor: _subtensor,
     IncSubtensor: _incsubtensor,
     Map: _map,

@@ -10,6 +10,7 @@ from croton_jax.lowering import (
     conv,
     elemwise,
     ifelse,
+    linalg,
     map,
     math,
     pool,
