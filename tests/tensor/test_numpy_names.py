@@ -154,3 +154,131 @@ def test_bad_axes_and_arguments_are_named():
         T.largest()
     with pytest.raises(TypeError, match="nan_to_num"):
         T.nan_to_num(T.zvector("z"))
+
+
+def test_sample_spacings_and_windows_match_numpy(backend):
+    a, b, M = T.dscalar("a"), T.dscalar("b"), T.lscalar("M")
+    f32 = T.fscalar("f32")
+    cases = [
+        (T.linspace(a, b, 7), np.linspace(-1.5, 4.0, 7)),
+        (T.linspace(a, b, 6, endpoint=False), np.linspace(-1.5, 4.0, 6, endpoint=False)),
+        (T.linspace(a, b, 1), np.linspace(-1.5, 4.0, 1)),
+        (T.linspace(a, b, 0), np.linspace(-1.5, 4.0, 0)),
+        (T.linspace(0, 1, 5, dtype="float32"), np.linspace(0, 1, 5, dtype="float32")),
+        (T.linspace(f32, f32 * 2, 3), np.linspace(np.float32(2), np.float32(4), 3)),
+        (T.logspace(a, b, 5), np.logspace(-1.5, 4.0, 5)),
+        (T.logspace(a, b, 4, base=2.0, endpoint=False), np.logspace(-1.5, 4.0, 4, False, 2.0)),
+        (T.geomspace(b, b * 100, 5), np.geomspace(4.0, 400.0, 5)),
+        (T.geomspace(-b, -b / 8, 4), np.geomspace(-4.0, -0.5, 4)),
+        (T.bartlett(M), np.bartlett(6)),
+        (T.bartlett(M - 5), np.bartlett(1)),
+        (T.bartlett(M - 6), np.bartlett(0)),
+        (T.bartlett(M + 1), np.bartlett(7)),
+    ]
+    f = croton.function([a, b, M, f32], [c for c, _ in cases], backend=backend)
+    for got, (_, want) in zip(f(-1.5, 4.0, 6, np.float32(2)), cases, strict=True):
+        assert got.dtype == want.dtype and got.shape == want.shape, (got.dtype, want.dtype)
+        np.testing.assert_allclose(got, want, rtol=1e-6 if want.dtype == "float32" else 1e-14)
+    last = croton.function([a, b], T.linspace(a, b, 3)[-1], backend=backend)(0.1, 0.7)
+    assert last == 0.7  # (the end point exactly)
+    with pytest.raises(TypeError, match="num must be a Python integer"):
+        T.linspace(0, 1, 2.5)
+
+
+def test_products_and_statistics_match_numpy(backend):
+    rng = np.random.default_rng(8)
+    x, y, m, v = T.dmatrix("x"), T.dmatrix("y"), T.dmatrix("m"), T.dvector("v")
+    p, q = T.dtensor3("p"), T.lvector("q")
+    xv, yv, mv = rng.normal(size=(3, 4)), rng.normal(size=(2, 3)), rng.normal(size=(4, 6))
+    vv, pv = rng.normal(size=3), rng.normal(size=(2, 3, 4))
+    qv = np.array([3, 1, 4, 1, 5, 9, 2, 6])
+    mv_nan = mv.copy()
+    mv_nan[2, 3] = np.nan
+    cases = [
+        (T.kron(x, y), np.kron(xv, yv)),
+        (T.kron(v, x), np.kron(vv, xv)),
+        (T.nlinalg.kron(p, v), np.kron(pv, vv)),
+        (T.inner(x, m.T), np.inner(xv, mv.T)),
+        (T.inner(v, v), np.inner(vv, vv)),
+        (T.vdot(x, x), np.vdot(xv, xv)),
+        (T.cross(x[:, :3], x[:, 1:]), np.cross(xv[:, :3], xv[:, 1:])),
+        (T.cross(x[:, :2], x[:, 2:], axis=0), np.cross(xv[:, :2], xv[:, 2:], axis=0)),
+        (T.median(m), np.median(mv)),
+        (T.median(m, axis=0), np.median(mv, axis=0)),
+        (T.median(m, axis=1, keepdims=True), np.median(mv, axis=1, keepdims=True)),
+        (T.median(q), np.median(qv)),
+        (T.median(q[:-1]), np.median(qv[:-1])),
+        (T.cov(m), np.cov(mv)),
+        (T.cov(m, rowvar=False, bias=True), np.cov(mv, rowvar=False, bias=True)),
+        (T.cov(v, x[:, 0], ddof=0), np.cov(vv, xv[:, 0], ddof=0)),
+        (T.cov(v), np.cov(vv)),
+        (T.corrcoef(m), np.corrcoef(mv)),
+        (T.corrcoef(v), np.corrcoef(vv)),
+        (T.fill_diagonal(m, 7.0), _filled(mv, 7.0, 0)),
+        (T.fill_diagonal_offset(m, -1.0, 2), _filled(mv, -1.0, 2)),
+        (T.fill_diagonal_offset(m, -1.0, -3), _filled(mv, -1.0, -3)),
+        (T.compress(v > 0, x, axis=0), np.compress(vv > 0, xv, axis=0)),
+        (T.compress(q > 3, m), np.compress(qv > 3, mv)),
+    ]
+    inputs = [x, y, m, v, p, q]
+    f = croton.function(inputs, [c for c, _ in cases], backend=backend)
+    for got, (_, want) in zip(f(xv, yv, mv, vv, pv, qv), cases, strict=True):
+        want = np.asarray(want)
+        assert got.dtype == want.dtype and got.shape == want.shape, (got.shape, want.shape)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+    with_nan = croton.function([m], [T.median(m, axis=0), T.median(m)], backend=backend)(mv_nan)
+    np.testing.assert_array_equal(with_nan[0], np.median(mv_nan, axis=0))
+    assert np.isnan(with_nan[1])
+    with pytest.raises(ValueError, match="3 components"):
+        T.cross(T.TensorType("float64", (None, 2))("a"), x)
+
+
+def _filled(a, value, offset):
+    out = a.copy()
+    rows, columns = np.indices(a.shape)
+    out[columns - rows == offset] = value
+    return out
+
+
+def test_norms_match_numpy(backend):
+    rng = np.random.default_rng(9)
+    x, v = T.dmatrix("x"), T.dvector("v")
+    xv, vv = rng.normal(size=(3, 4)), np.array([3.0, -4.0, 0.0, 1.5])
+    cases = [
+        (T.linalg.norm(v), np.linalg.norm(vv)),
+        (T.linalg.norm(x), np.linalg.norm(xv)),
+        (T.linalg.norm(x, "fro"), np.linalg.norm(xv, "fro")),
+        (T.linalg.norm(x, axis=1), np.linalg.norm(xv, axis=1)),
+        (T.linalg.norm(x, axis=0, keepdims=True), np.linalg.norm(xv, axis=0, keepdims=True)),
+    ]
+    cases += [
+        (T.linalg.norm(v, o), np.linalg.norm(vv, o)) for o in [1, 2, 3, 0.5, 0, np.inf, -np.inf]
+    ]
+    cases += [(T.linalg.norm(x, o), np.linalg.norm(xv, o)) for o in [1, -1, np.inf, -np.inf]]
+    cases += [(T.linalg.norm(x, 1, axis=(1, 0)), np.linalg.norm(xv, 1, axis=(1, 0)))]
+    f = croton.function([x, v], [c for c, _ in cases], backend=backend)
+    for got, (_, want) in zip(f(xv, vv), cases, strict=True):
+        want = np.asarray(want)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    with pytest.raises(NotImplementedError, match="singular values"):
+        T.linalg.norm(x, "nuc")
+
+
+@pytest.mark.parametrize(
+    "function, shapes",
+    [
+        (T.kron, [(2, 3), (3, 2)]),
+        (lambda a, b: T.cross(a, b), [(4, 3), (4, 3)]),
+        (lambda m: T.median(m, axis=1), [(3, 5)]),
+        (T.cov, [(3, 6)]),
+        (T.corrcoef, [(3, 6)]),
+        (lambda m: T.linalg.norm(m, axis=0), [(3, 4)]),
+        (lambda m: T.linalg.norm(m, 3, axis=1), [(3, 4)]),
+        (lambda a, b: T.linspace(a.sum(), b.sum(), 5), [(2,), (2,)]),
+    ],
+)
+def test_gradients_of_the_compositions_match_finite_differences(function, shapes):
+    rng = np.random.default_rng(10)
+    points = [rng.normal(size=shape) for shape in shapes]
+    T.verify_grad(function, points, rng=rng, backend="numpy")

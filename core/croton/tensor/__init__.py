@@ -5,8 +5,21 @@ from __future__ import annotations
 from croton.graph.type import TensorType
 from croton.tensor import extra_ops, linalg, nlinalg, nnet, signal, slinalg
 from croton.tensor.basic import CONSTRUCTORS, tensor
-from croton.tensor.blas import batched_dot, dot, matmul, outer, tensordot
-from croton.tensor.extra_ops import argsort, cumprod, cumsum, diff, sort
+from croton.tensor.blas import batched_dot, dot, inner, kron, matmul, outer, tensordot, vdot
+from croton.tensor.extra_ops import (
+    argsort,
+    bartlett,
+    compress,
+    cumprod,
+    cumsum,
+    diff,
+    fill_diagonal,
+    fill_diagonal_offset,
+    geomspace,
+    linspace,
+    logspace,
+    sort,
+)
 from croton.tensor.math import *  # noqa: F403
 from croton.tensor.math import abs, all, any, max, min, pow, round, sum  # noqa: F401
 from croton.tensor.shape import (

@@ -180,3 +180,35 @@ def tensordot(a, b, axes=2):
     out_shape = [length(a, i) for i in a_free] + [length(b, i) for i in b_free]
     product = _dot(a2, b2)
     return reshape(product, out_shape, ndim=len(out_shape))
+
+
+def inner(a, b):
+    """``numpy.inner``: sums of products over the last axes (a product for scalars)."""
+    a, b = as_tensor_variable(a), as_tensor_variable(b)
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    return tensordot(a, b, axes=[[a.ndim - 1], [b.ndim - 1]])
+
+
+def vdot(a, b):
+    """``numpy.vdot`` of real tensors: the sum of products of the flattened inputs."""
+    a, b = as_tensor_variable(a), as_tensor_variable(b)
+    if a.dtype.startswith("complex") or b.dtype.startswith("complex"):
+        raise TypeError("vdot: complex inputs are not supported (it conjugates the first)")
+    return _dot(a.flatten(), b.flatten())
+
+
+def kron(a, b):
+    """``numpy.kron``: the Kronecker product, blocks ``a[i] * b`` (the input of fewer
+    axes taking leading axes of length 1)."""
+    from croton.tensor.shape import reshape
+
+    a, b = as_tensor_variable(a), as_tensor_variable(b)
+    ndim = max(a.ndim, b.ndim)
+    a = a.dimshuffle(*(["x"] * (ndim - a.ndim) + list(range(a.ndim))))
+    b = b.dimshuffle(*(["x"] * (ndim - b.ndim) + list(range(b.ndim))))
+    # a's axes interleaved with length-1 axes, and b's the other way round
+    spread_a = a.dimshuffle(*[entry for d in range(ndim) for entry in (d, "x")])
+    spread_b = b.dimshuffle(*[entry for d in range(ndim) for entry in ("x", d)])
+    shape = [a.shape[d] * b.shape[d] for d in range(ndim)]
+    return reshape(spread_a * spread_b, shape, ndim=ndim)

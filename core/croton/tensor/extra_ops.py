@@ -6,7 +6,22 @@ from croton.tensor.shape import arange, repeat, zeros
 from croton.tensor.subtensor import set_subtensor
 from croton.tensor.variable import as_tensor_variable
 
-__all__ = ["argsort", "cumprod", "cumsum", "diff", "repeat", "sort", "to_one_hot"]
+__all__ = [
+    "argsort",
+    "bartlett",
+    "compress",
+    "cumprod",
+    "cumsum",
+    "diff",
+    "fill_diagonal",
+    "fill_diagonal_offset",
+    "geomspace",
+    "linspace",
+    "logspace",
+    "repeat",
+    "sort",
+    "to_one_hot",
+]
 
 
 def to_one_hot(y, nb_class, dtype=None):
@@ -110,3 +125,127 @@ def argsort(a, axis=-1, kind: str = "quicksort", order=None):
 def _no_order(name: str, order) -> None:
     if order is not None:
         raise ValueError(f"{name}: order (for structured arrays) is not supported")
+
+
+def _sample_count(num, name: str) -> int:
+    import operator
+
+    try:
+        num = operator.index(num)
+    except TypeError:
+        raise TypeError(f"{name}: num must be a Python integer, got {num!r}") from None
+    if num < 0:
+        raise ValueError(f"{name}: num must not be negative, got {num}")
+    return num
+
+
+def _float_result(dtype, *values):
+    """The dtype of evenly spaced samples: ``dtype`` if given, else float32 where the
+    ends with a dtype of their own (tensors, NumPy scalars; not Python numbers) are all
+    float32, else float64."""
+    import numpy as np
+
+    if dtype is not None:
+        return np.dtype(dtype).name
+    typed = [np.dtype(v.dtype).name for v in values if hasattr(v, "dtype")]
+    return "float32" if typed and set(typed) == {"float32"} else "float64"
+
+
+def linspace(start, stop, num: int = 50, endpoint: bool = True, dtype=None):
+    """``numpy.linspace``: ``num`` evenly spaced samples from ``start`` to ``stop``
+    (the last one ``stop`` itself with ``endpoint``). ``start`` and ``stop`` may be
+    scalar tensors; ``num`` is a Python integer."""
+    from croton.tensor.math import cast
+
+    num = _sample_count(num, "linspace")
+    result = _float_result(dtype, start, stop)
+    start, stop = (
+        cast(as_tensor_variable(start), "float64"),
+        cast(as_tensor_variable(stop), "float64"),
+    )
+    if start.ndim or stop.ndim:
+        raise TypeError("linspace: start and stop must be scalars")
+    divisions = (num - 1 if endpoint else num) or 1
+    samples = arange(num, dtype="float64") * ((stop - start) / divisions) + start
+    if endpoint and num > 1:
+        samples = set_subtensor(samples[-1], stop)
+    return cast(samples, result)
+
+
+def logspace(start, stop, num: int = 50, endpoint: bool = True, base=10.0, dtype=None):
+    """``numpy.logspace``: ``base`` to the powers ``linspace(start, stop, num)``."""
+    from croton.tensor.math import cast
+
+    result = _float_result(dtype, start, stop)
+    exponents = linspace(start, stop, num, endpoint, dtype="float64")
+    return cast(as_tensor_variable(base) ** exponents, result)
+
+
+def geomspace(start, stop, num: int = 50, endpoint: bool = True, dtype=None):
+    """``numpy.geomspace``: ``num`` samples from ``start`` to ``stop`` in a geometric
+    progression, both ends exact; both must have the same sign and not be zero (zero
+    gives nan or infinities rather than NumPy's error)."""
+    from croton.tensor import math as tm
+
+    result = _float_result(dtype, start, stop)
+    start = tm.cast(as_tensor_variable(start), "float64")
+    stop = tm.cast(as_tensor_variable(stop), "float64")
+    sign = tm.sgn(start)
+    logs = linspace(tm.log(abs(start)), tm.log(abs(stop)), num, endpoint, dtype="float64")
+    samples = sign * tm.exp(logs)
+    if num > 0:
+        samples = set_subtensor(samples[0], start)
+    if endpoint and num > 1:
+        samples = set_subtensor(samples[-1], stop)
+    return tm.cast(samples, result)
+
+
+def bartlett(M):
+    """``numpy.bartlett``: the triangular window of ``M`` points (an int or an integer
+    scalar tensor), float64; empty for ``M < 1``."""
+    from croton.tensor import math as tm
+
+    M = as_tensor_variable(M)
+    if M.ndim != 0 or not M.dtype.startswith(("int", "uint")):
+        raise TypeError(f"bartlett: M must be an integer scalar, got {M.type}")
+    n = tm.cast(arange(1 - M, M, 2), "float64")
+    span = tm.cast(tm.maximum(M - 1, 1), "float64")  # (M = 1: the single point 1)
+    return tm.switch(n <= 0, 1 + n / span, 1 - n / span)
+
+
+def fill_diagonal(a, val):
+    """``a`` (a matrix) with its main diagonal set to the scalar ``val`` (Theano's
+    ``fill_diagonal``; NumPy's fills in place)."""
+    return fill_diagonal_offset(a, val, 0)
+
+
+def fill_diagonal_offset(a, val, offset: int):
+    """``a`` (a matrix) with diagonal ``offset`` (above the main one for positive
+    offsets, below for negative) set to the scalar ``val``."""
+    from croton.tensor import math as tm
+
+    a, val = as_tensor_variable(a), as_tensor_variable(val)
+    if a.ndim != 2:
+        raise TypeError(f"fill_diagonal: a must be a matrix, got {a.type} ({a})")
+    if val.ndim != 0:
+        raise TypeError(f"fill_diagonal: val must be a scalar, got {val.type} ({val})")
+    offset = int(offset)
+    rows, columns = (0, offset) if offset >= 0 else (-offset, 0)
+    length = tm.maximum(tm.minimum(a.shape[0] - rows, a.shape[1] - columns), 0)
+    steps = arange(length)
+    return set_subtensor(a[steps + rows, steps + columns], tm.cast(val, a.dtype))
+
+
+def compress(condition, a, axis=None):
+    """``numpy.compress``: the slices of ``a`` along ``axis`` (of the flattened ``a``
+    for None) where the boolean vector ``condition`` is true."""
+    from croton.tensor.math import neq
+    from croton.tensor.subtensor import flatnonzero
+
+    condition, a = as_tensor_variable(condition), as_tensor_variable(a)
+    if condition.ndim != 1:
+        raise TypeError(f"compress: condition must be a vector, got {condition.type}")
+    where = flatnonzero(condition if condition.dtype == "bool" else neq(condition, 0))
+    if axis is None:
+        return a.flatten()[where]
+    return a.take(where, axis=axis)

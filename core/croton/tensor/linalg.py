@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
-from croton.tensor.nlinalg import det, inv, matrix_dot, matrix_power, trace
+from croton.tensor.nlinalg import det, inv, kron, matrix_dot, matrix_power, norm, trace
 from croton.tensor.slinalg import cholesky, solve, solve_triangular
 
 __all__ = [
     "cholesky",
     "det",
     "inv",
+    "kron",
     "matrix_dot",
     "matrix_power",
+    "norm",
     "solve",
     "solve_triangular",
     "trace",

@@ -517,6 +517,78 @@ def is_variable(x) -> bool:
     return isinstance(x, Variable)
 
 
+def cross(a, b, axis: int = -1):
+    """``numpy.cross`` of 3-vectors along ``axis`` (of both inputs, after broadcasting)."""
+    from croton.tensor.shape import stack
+
+    a, b = as_tensor_variable(a), as_tensor_variable(b)
+    for name, x in (("a", a), ("b", b)):
+        length = x.type.shape[axis] if x.ndim else None
+        if x.ndim == 0 or (length is not None and length != 3):
+            raise ValueError(f"cross: {name} must have 3 components along axis {axis} ({x.type})")
+    a, b = a.swapaxes(axis, -1), b.swapaxes(axis, -1)
+    a0, a1, a2 = (a[..., k] for k in range(3))
+    b0, b1, b2 = (b[..., k] for k in range(3))
+    c = stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
+    return c.swapaxes(-1, axis)
+
+
+def median(x, axis=None, keepdims: bool = False):
+    """``numpy.median``: the middle value (the mean of the two middle ones for an even
+    count) along ``axis`` (all axes for None); nan wherever a nan is among the values."""
+    from croton.tensor.extra_ops import sort
+
+    x = as_tensor_variable(x)
+    lines = x.flatten() if axis is None else x.swapaxes(axis, -1)
+    ordered = sort(lines, axis=-1)  # (nan last)
+    n = ordered.shape[-1]
+    low, high, last = ordered[..., (n - 1) // 2], ordered[..., n // 2], ordered[..., -1]
+    if not x.dtype.startswith("float"):
+        low, high = cast(low, "float64"), cast(high, "float64")
+    result = switch(isnan(last), last, (low + high) / 2)
+    if keepdims:
+        from croton.tensor.shape import expand_dims
+
+        result = expand_dims(result, tuple(range(x.ndim)) if axis is None else axis)
+    return result
+
+
+def cov(m, y=None, rowvar: bool = True, bias: bool = False, ddof=None):
+    """``numpy.cov``: the covariance matrix of the variables in the rows of ``m`` (the
+    columns with ``rowvar=False``), and of ``y``'s after them; 0-d for one variable."""
+    from croton.tensor.blas import dot
+    from croton.tensor.shape import concatenate
+
+    m = as_tensor_variable(m)
+    if m.ndim > 2:
+        raise ValueError(f"cov: m must have at most 2 dimensions, got {m.type}")
+    single = m.ndim <= 1 and y is None
+    x = m.dimshuffle("x", 0) if m.ndim == 1 else (m if rowvar else m.T)
+    if y is not None:
+        y = as_tensor_variable(y)
+        y = y.dimshuffle("x", 0) if y.ndim == 1 else (y if rowvar else y.T)
+        x = concatenate([x, y], axis=0)
+    if not x.dtype.startswith("float"):
+        x = cast(x, "float64")
+    ddof = (0 if bias else 1) if ddof is None else ddof
+    centred = x - x.mean(axis=1, keepdims=True)
+    c = dot(centred, centred.T) / cast(x.shape[1] - ddof, x.dtype)
+    return c[0, 0] if single else c
+
+
+def corrcoef(x, y=None, rowvar: bool = True):
+    """``numpy.corrcoef``: the correlation coefficients, the covariances divided by the
+    products of the standard deviations (clipped to [-1, 1])."""
+    from croton.tensor.blas import outer
+    from croton.tensor.subtensor import diag
+
+    c = cov(x, y, rowvar)
+    if c.ndim == 0:
+        return c / c
+    deviations = sqrt(diag(c))
+    return clip(c / outer(deviations, deviations), -1, 1)
+
+
 __all__ = [
     name
     for name, value in list(globals().items())
