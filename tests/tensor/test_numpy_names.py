@@ -212,6 +212,7 @@ def test_products_and_statistics_match_numpy(backend):
         (T.cov(m, rowvar=False, bias=True), np.cov(mv, rowvar=False, bias=True)),
         (T.cov(v, x[:, 0], ddof=0), np.cov(vv, xv[:, 0], ddof=0)),
         (T.cov(v), np.cov(vv)),
+        (T.cov(q), np.cov(qv)),
         (T.corrcoef(m), np.corrcoef(mv)),
         (T.corrcoef(v), np.corrcoef(vv)),
         (T.fill_diagonal(m, 7.0), _filled(mv, 7.0, 0)),

@@ -52,16 +52,24 @@ def _with_right_side(a, b, what: str):
     return a, b
 
 
-class MatrixInverse(Op):
-    """``numpy.linalg.inv`` of a square matrix; a singular one raises ``LinAlgError``
-    (numpy and numba backends)."""
+class _SquareToSquare(Op):
+    """An op taking a square matrix to one of its shape and dtype."""
+
+    what = ""  # (the function's name, for errors)
 
     def make_node(self, x) -> Apply:
-        x = _square(x, "matrix_inverse")
+        x = _square(x, self.what)
         return Apply(self, [x], [x.type()])
 
     def infer_shape(self, node, input_shapes):
         return list(input_shapes)
+
+
+class MatrixInverse(_SquareToSquare):
+    """``numpy.linalg.inv`` of a square matrix; a singular one raises ``LinAlgError``
+    (numpy and numba backends)."""
+
+    what = "matrix_inverse"
 
     def L_op(self, inputs, outputs, output_grads):
         from croton.tensor.blas import dot
@@ -86,7 +94,7 @@ class Det(Op):
         return [g * d * MatrixInverse()(x).T]
 
 
-class Cholesky(Op):
+class Cholesky(_SquareToSquare):
     """The Cholesky factor of a symmetric positive-definite matrix: ``L`` with
     ``x = L @ L.T`` (``lower``), else ``U = L.T``.
 
@@ -96,16 +104,10 @@ class Cholesky(Op):
     """
 
     __props__ = ("lower",)
+    what = "cholesky"
 
     def __init__(self, lower: bool = True):
         self.lower = bool(lower)
-
-    def make_node(self, x) -> Apply:
-        x = _square(x, "cholesky")
-        return Apply(self, [x], [x.type()])
-
-    def infer_shape(self, node, input_shapes):
-        return list(input_shapes)
 
     def L_op(self, inputs, outputs, output_grads):
         (factor,), (g,) = outputs, output_grads
@@ -134,13 +136,14 @@ def _cholesky_grad(L, gL):
     return tril(s + s.T) - diag(diag(s))
 
 
-class Solve(Op):
-    """``numpy.linalg.solve(a, b)``: ``x`` with ``a @ x = b``, for ``b`` a vector or a
-    matrix of right-hand sides; a singular ``a`` raises ``LinAlgError`` (numpy and numba
-    backends)."""
+class _Solve(Op):
+    """``x`` with ``a @ x = b`` for a square ``a`` and ``b`` a vector or a matrix of
+    right-hand sides; its gradients are solves with ``a.T``."""
+
+    what = ""  # (the function's name, for errors)
 
     def make_node(self, a, b) -> Apply:
-        a, b = _with_right_side(a, b, "solve")
+        a, b = _with_right_side(a, b, self.what)
         shape = (a.type.shape[1],) + b.type.shape[1:]
         return Apply(self, [a, b], [TensorType(a.dtype, shape=shape)()])
 
@@ -149,40 +152,48 @@ class Solve(Op):
         return [(a_shape[1],) + tuple(b_shape[1:])]
 
     def L_op(self, inputs, outputs, output_grads):
+        from croton.tensor.blas import dot, outer
+
         (a, _), (x,), (g,) = inputs, outputs, output_grads
-        gb = Solve()(a.T, g)
-        return [-_outer_or_dot(gb, x), gb]
+        gb = self._transposed()(a.T, g)
+        ga = -(outer(gb, x) if gb.ndim == 1 else dot(gb, x.T))
+        return [self._read_part(ga), gb]
+
+    def _transposed(self) -> _Solve:
+        """The op solving with ``a.T``."""
+        raise NotImplementedError
+
+    def _read_part(self, ga):
+        """``ga`` where ``a`` is read (zero elsewhere)."""
+        return ga
 
 
-def _outer_or_dot(u, v):
-    from croton.tensor.blas import dot, outer
+class Solve(_Solve):
+    """``numpy.linalg.solve(a, b)``: ``x`` with ``a @ x = b``, for ``b`` a vector or a
+    matrix of right-hand sides; a singular ``a`` raises ``LinAlgError`` (numpy and numba
+    backends)."""
 
-    return outer(u, v) if u.ndim == 1 else dot(u, v.T)
+    what = "solve"
+
+    def _transposed(self) -> _Solve:
+        return Solve()
 
 
-class SolveTriangular(Op):
+class SolveTriangular(_Solve):
     """``scipy.linalg.solve_triangular(a, b, lower)``: ``x`` with ``a @ x = b`` reading
     only the lower (``lower``) or upper triangle of ``a``. A zero on the diagonal raises
     ``LinAlgError`` (numpy and numba backends)."""
 
     __props__ = ("lower",)
+    what = "solve_triangular"
 
     def __init__(self, lower: bool = False):
         self.lower = bool(lower)
 
-    def make_node(self, a, b) -> Apply:
-        a, b = _with_right_side(a, b, "solve_triangular")
-        shape = (a.type.shape[1],) + b.type.shape[1:]
-        return Apply(self, [a, b], [TensorType(a.dtype, shape=shape)()])
+    def _transposed(self) -> _Solve:
+        return SolveTriangular(lower=not self.lower)
 
-    def infer_shape(self, node, input_shapes):
-        a_shape, b_shape = input_shapes
-        return [(a_shape[1],) + tuple(b_shape[1:])]
-
-    def L_op(self, inputs, outputs, output_grads):
+    def _read_part(self, ga):
         from croton.tensor.shape import tril, triu
 
-        (a, _), (x,), (g,) = inputs, outputs, output_grads
-        gb = SolveTriangular(lower=not self.lower)(a.T, g)
-        ga = -_outer_or_dot(gb, x)
-        return [tril(ga) if self.lower else triu(ga), gb]
+        return tril(ga) if self.lower else triu(ga)

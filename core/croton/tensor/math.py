@@ -555,24 +555,25 @@ def median(x, axis=None, keepdims: bool = False):
 
 def cov(m, y=None, rowvar: bool = True, bias: bool = False, ddof=None):
     """``numpy.cov``: the covariance matrix of the variables in the rows of ``m`` (the
-    columns with ``rowvar=False``), and of ``y``'s after them; 0-d for one variable."""
+    columns with ``rowvar=False``), and of ``y``'s after them; 0-d for one variable.
+    In float64, as NumPy's."""
     from croton.tensor.blas import dot
     from croton.tensor.shape import concatenate
 
     m = as_tensor_variable(m)
-    if m.ndim > 2:
-        raise ValueError(f"cov: m must have at most 2 dimensions, got {m.type}")
+    if not 1 <= m.ndim <= 2:
+        raise ValueError(f"cov: m must be a vector or a matrix, got {m.type}")
     single = m.ndim <= 1 and y is None
     x = m.dimshuffle("x", 0) if m.ndim == 1 else (m if rowvar else m.T)
     if y is not None:
         y = as_tensor_variable(y)
         y = y.dimshuffle("x", 0) if y.ndim == 1 else (y if rowvar else y.T)
         x = concatenate([x, y], axis=0)
-    if not x.dtype.startswith("float"):
+    if x.dtype != "float64":
         x = cast(x, "float64")
     ddof = (0 if bias else 1) if ddof is None else ddof
     centred = x - x.mean(axis=1, keepdims=True)
-    c = dot(centred, centred.T) / cast(x.shape[1] - ddof, x.dtype)
+    c = dot(centred, centred.T) / cast(x.shape[1] - ddof, "float64")
     return c[0, 0] if single else c
 
 

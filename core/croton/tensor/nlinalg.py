@@ -94,7 +94,7 @@ def norm(x, ord=None, axis=None, keepdims: bool = False):
         if x.ndim == 1:
             axes = (0,)
     else:
-        axes = (axis,) if isinstance(axis, int) else tuple(axis)
+        axes = (int(axis),) if np.ndim(axis) == 0 else tuple(int(a) for a in axis)
     if len(axes) == 1:
         return _vector_norm(x, ord, axes[0], keepdims)
     if len(axes) == 2:
