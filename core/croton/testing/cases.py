@@ -324,11 +324,9 @@ def _positive_definite(n, dtype="float64", garbage=None):
         m = rng.normal(size=(n, n))
         a = m @ m.T + n * np.eye(n)
         if garbage is not None:
-            other = rng.normal(size=(n, n))
-            side = np.triu if garbage == "upper" else np.tril
-            a = np.where(
-                side(np.ones((n, n), dtype=bool), 1 if garbage == "upper" else -1), other, a
-            )
+            rows, columns = np.indices((n, n))
+            unread = columns > rows if garbage == "upper" else columns < rows
+            a = np.where(unread, rng.normal(size=(n, n)), a)
         return a.astype(dtype)
 
     return make

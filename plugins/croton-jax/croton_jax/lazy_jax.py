@@ -54,6 +54,7 @@ jax = LazyModule("jax")
 jnp = LazyModule("jax.numpy")
 lax = LazyModule("jax.lax")
 special = LazyModule("jax.scipy.special")
+scipy_linalg = LazyModule("jax.scipy.linalg")
 
 
 def is_traced(value) -> bool:

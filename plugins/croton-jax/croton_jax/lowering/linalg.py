@@ -7,10 +7,8 @@ inf or nan there (the numpy and numba backends raise ``LinAlgError``).
 from __future__ import annotations
 
 from croton.ops.linalg import Cholesky, Det, MatrixInverse, Solve, SolveTriangular
-from croton_jax.lazy_jax import LazyModule, jnp
+from croton_jax.lazy_jax import jnp, scipy_linalg
 from croton_jax.lowering.common import lowers, out_dtype
-
-scipy_linalg = LazyModule("jax.scipy.linalg")
 
 
 @lowers(MatrixInverse)
