@@ -108,6 +108,7 @@ import math
 import numba
 import numpy as np
 
+from croton_numba.blas import *
 from croton_numba.prelude import *
 '''
 
@@ -163,7 +164,7 @@ class NumbaExecutable:
 
 @contextlib.contextmanager
 def _cython_blas_alone():
-    """SciPy's Cython BLAS for numba's ``np.dot``, without the rest of `scipy.linalg`.
+    """SciPy's Cython BLAS for the products of `croton_numba.blas`, not all `scipy.linalg`.
 
     Machine code loaded from the cache finds its BLAS functions at their first call, by
     importing ``scipy.linalg.cython_blas``; the package `scipy.linalg` comes first and

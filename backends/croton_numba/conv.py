@@ -7,7 +7,7 @@ length of the sums, ``channels per group * filter rows * filter columns``:
 - short sums (a first layer on a grey image: 1 * 3 * 3) run as direct loops whose
   innermost loop walks an output row, which numba vectorizes;
 - longer sums use im2col: per image, the input windows are copied into a matrix with
-  one row per filter tap, and BLAS (``np.dot``) multiplies it with the filter matrix.
+  one row per filter tap, and BLAS (`croton_numba.blas`) multiplies it with the filter matrix.
 
 Images run on threads (``numba.prange``) when the work reaches the parallel threshold;
 the filter gradient splits the batch into chunks with one partial sum each, added up
@@ -83,7 +83,7 @@ def _filter_matrix(op, dtype: str) -> list[str]:
     flipped for a true convolution."""
     i, j = ("kh - 1 - i", "kw - 1 - j") if op.filter_flip else ("i", "j")
     return [
-        f"wf = np.empty(({op.num_groups}, fg, K), dtype={dtype})",
+        f"wf = _empty(({op.num_groups}, fg, K), dtype={dtype})",
         f"for g in range({op.num_groups}):",
         "    for o in range(fg):",
         "        for ci in range(cg):",
@@ -144,7 +144,7 @@ def _conv2d(op, node, name, context):
         f"                                    dst[at + z] += v * src[z * {sw} + c0]",
         "else:",
         "    for n in numba.prange(b):",
-        f"        cols = np.empty((K, P), dtype={dtype})",
+        f"        cols = _empty((K, P), dtype={dtype})",
         "        for g in range(G):",
         *_tap_loops(op, 3),
         "                        for y in range(oh):",
@@ -152,7 +152,7 @@ def _conv2d(op, node, name, context):
         "                            at = y * ow",
         "                            for z in range(ow):",
         f"                                cols[k, at + z] = src[z * {sw} + c0]",
-        "            out[n, g * fg : (g + 1) * fg, :] = np.dot(wf[g], cols)",
+        "            out[n, g * fg : (g + 1) * fg, :] = _matmul(_layout_free(wf[g]), _layout_free(cols))",
         "return out.reshape((b, f, oh, ow))",
     ]
     body, parallel = threaded(body, "x.size * w.shape[0]", context.threshold)
@@ -195,14 +195,15 @@ def _conv2d_grad_inputs(op, node, name, context):
         "                                for z in range(ow):",
         f"                                    dst[z * {sw} + c0] += v * src[at + z]",
         "else:",
-        f"    wt = np.empty((G, K, fg), dtype={dtype})",
+        f"    wt = _empty((G, K, fg), dtype={dtype})",
         "    for g in range(G):",
         "        for o in range(fg):",
         "            for k in range(K):",
         "                wt[g, k, o] = wf[g, o, k]",
         "    for n in numba.prange(b):",
         "        for g in range(G):",
-        "            cols = np.dot(wt[g], np.ascontiguousarray(g3[n, g * fg : (g + 1) * fg, :]))",
+        "            gzn = _layout_free(g3[n, g * fg : (g + 1) * fg, :])",
+        "            cols = _matmul(_layout_free(wt[g]), gzn)",
         *_tap_loops(op, 3),
         "                        for y in range(oh):",
         f"                            dst = gxp[n, g * cg + ci, y * {sh} + r0]",
@@ -261,7 +262,7 @@ def _conv2d_grad_weights(op, node, name, context):
         f"    chunks = min(b, {_CHUNKS})",
         f"    partial = np.zeros((chunks, G, fg, K), dtype={dtype})",
         "    for chunk in numba.prange(chunks):",
-        f"        cols = np.empty((P, K), dtype={dtype})",
+        f"        cols = _empty((P, K), dtype={dtype})",
         "        for n in range(chunk * b // chunks, (chunk + 1) * b // chunks):",
         "            for g in range(G):",
         *_tap_loops(op, 4),
@@ -270,11 +271,11 @@ def _conv2d_grad_weights(op, node, name, context):
         "                                at = y * ow",
         "                                for z in range(ow):",
         f"                                    cols[at + z, k] = src[z * {sw} + c0]",
-        "                gzn = np.ascontiguousarray(g3[n, g * fg : (g + 1) * fg, :])",
-        "                partial[chunk, g] += np.dot(gzn, cols)",
+        "                gzn = _layout_free(g3[n, g * fg : (g + 1) * fg, :])",
+        "                partial[chunk, g] += _matmul(gzn, _layout_free(cols))",
         "    for chunk in range(chunks):",
         "        acc += partial[chunk]",
-        f"out = np.empty((f, cg, kh, kw), dtype={dtype})",
+        f"out = _empty((f, cg, kh, kw), dtype={dtype})",
         "for g in range(G):",
         "    for o in range(fg):",
         "        for ci in range(cg):",

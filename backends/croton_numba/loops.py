@@ -41,7 +41,7 @@ def allocation(target: str, shape: str, dtype: str) -> str:
     ``dtype`` (numba's name), not yet written: large ones are backed by huge pages
     (``prelude._huge_pages``), as NumPy's are."""
     return (
-        f"{target} = np.empty({shape}, dtype={dtype}); "
+        f"{target} = _empty({shape}, dtype={dtype}); "
         f"_huge_pages({target}.ctypes.data, {target}.nbytes)"
     )
 
@@ -459,7 +459,7 @@ def _kept_outside(
     return [
         f"chunks = max(min(n{first}, {_CHUNKS}), 1)",
         "for chunk in numba.prange(chunks):",
-        f"    buf = np.empty({_BLOCK}, dtype={typed})",
+        f"    buf = _empty({_BLOCK}, dtype={typed})",
         *_indent(lines, 1),
     ]
 
@@ -504,7 +504,7 @@ def _rows_in_memory_order(
         f"acc_out.fill({initial})",
         f"chunks = max(min(n{first}, {_CHUNKS}), 1)",
         "for chunk in numba.prange(chunks):",
-        f"    buf = np.empty({_BLOCK}, dtype={numba_dtype(acc_dtype)})",
+        f"    buf = _empty({_BLOCK}, dtype={numba_dtype(acc_dtype)})",
         *_indent(lines, 1),
     ]
 
@@ -564,9 +564,9 @@ def _buffered_reduction(
         lines = [
             f"blocks = (n0 + {_BLOCK - 1}) // {_BLOCK}",
             f"chunks = max(min(blocks, {_CHUNKS}), 1)",
-            f"partials = np.empty(chunks, dtype={typed})",
+            f"partials = _empty(chunks, dtype={typed})",
             "for chunk in numba.prange(chunks):",
-            f"    buf = np.empty({_BLOCK}, dtype={typed})",
+            f"    buf = _empty({_BLOCK}, dtype={typed})",
             f"    acc = {initial}",
             "    for b in range(chunk * blocks // chunks, (chunk + 1) * blocks // chunks):",
             f"        start = b * {_BLOCK}",
@@ -577,9 +577,9 @@ def _buffered_reduction(
         chunked = inner if inner > 0 else 1  # loops from axis 0 up to here go in chunks
         lines = [
             f"chunks = max(min(n0, {_CHUNKS}), 1)",
-            f"partials = np.empty(chunks, dtype={typed})" if inner == 0 else "",
+            f"partials = _empty(chunks, dtype={typed})" if inner == 0 else "",
             "for chunk in numba.prange(chunks):",
-            f"    buf = np.empty({_BLOCK}, dtype={typed})",
+            f"    buf = _empty({_BLOCK}, dtype={typed})",
         ]
         lines = [line for line in lines if line]
         per_chunk = [f"acc = {initial}"] if inner == 0 else []

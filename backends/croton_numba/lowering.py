@@ -149,8 +149,8 @@ def _float_dtype(dtype: str) -> bool:
 def _operand(name: str, value: str, dtype: str, want: str) -> str:
     """``name = value`` as a BLAS operand: converted only if its dtype differs.
 
-    numba's ``np.dot`` takes C- and F-ordered arrays as they are (a transposed matrix
-    needs no copy) and copies other layouts itself.
+    The products of `croton_numba.blas` take C- and F-ordered arrays as they are (a
+    transposed matrix needs no copy) and copy other layouts themselves.
     """
     if dtype == want:
         return f"{name} = {value}"
@@ -160,14 +160,14 @@ def _operand(name: str, value: str, dtype: str, want: str) -> str:
 def _product(target: str, x: str, y: str, x_ndim: int, y_ndim: int, dtype: str) -> list[str]:
     """Lines setting ``target`` to ``numpy.dot(x, y)`` for 1-d and 2-d operands of ``dtype``.
 
-    Floating-point products go to BLAS; integers and booleans (which BLAS does not
+    Floating-point products go to BLAS (`croton_numba.blas`); integers and booleans (which BLAS does not
     take) run as loops, wrapping around on overflow as NumPy's do.
     """
     inner = "0" if y_ndim == 1 else "-2"
     if dtype.startswith(("float", "complex")):
-        if x_ndim == 1 and y_ndim == 1:
-            return [f"{target} = {_as_array(f'np.dot({x}, {y})', dtype)}"]
-        return [f"{target} = np.dot({x}, {y})"]
+        product = {(2, 2): "_matmul", (2, 1): "_matvec", (1, 2): "_vecmat", (1, 1): "_vecdot"}
+        call = product[x_ndim, y_ndim]
+        return [f"{target} = {call}(_layout_free({x}), _layout_free({y}))"]
     lines = [
         f"k = {x}.shape[-1]",
         f"if {y}.shape[{inner}] != k:",
@@ -220,7 +220,7 @@ def _gemm(op, node, name, context):
     body = [
         _operand("x", "a", a.dtype, out.dtype),
         _operand("y", "b", b.dtype, out.dtype),
-        "out = np.dot(x, y)",
+        "out = _matmul(_layout_free(x), _layout_free(y))",
         "n, m = out.shape",
     ]
     for axis, length in enumerate(("n", "m")):
@@ -337,7 +337,7 @@ def _crossentropy_softmax(op, node, name, context):
         "for i in range(n):",
         "    if t[i] < 0 or t[i] >= m:",
         "        raise IndexError('CrossEntropySoftmax: a target is out of range')",
-        f"out = np.empty(n, dtype={dtype})",
+        f"out = _empty(n, dtype={dtype})",
         "for i in numba.prange(n):",
         "    top = -np.inf",
         "    for j in range(m):",
@@ -356,7 +356,7 @@ def _crossentropy_softmax(op, node, name, context):
 @lowers(Shape)
 def _shape(op, node, name, context):
     ndim = node.inputs[0].ndim
-    body = [f"out = np.empty({ndim}, dtype=np.int64)"]
+    body = [f"out = _empty({ndim}, dtype=np.int64)"]
     body += [f"out[{d}] = x.shape[{d}]" for d in range(ndim)]
     body.append("return out")
     return _function(name, ["x"], body)
@@ -698,7 +698,7 @@ def _argmax(op, node, name, context):
     shape = "".join(f"x.shape[{d}], " for d in outer)
     at = ", ".join("j" if d == axis else f"i{d}" for d in range(x.ndim))
     first = ", ".join("0" if d == axis else f"i{d}" for d in range(x.ndim))
-    body = [f"if x.shape[{axis}] == 0:", empty, f"out = np.empty(({shape}), dtype=np.int64)"]
+    body = [f"if x.shape[{axis}] == 0:", empty, f"out = _empty(({shape}), dtype=np.int64)"]
     for depth, d in enumerate(outer):
         loop = "numba.prange" if depth == 0 else "range"
         body.append("    " * depth + f"for i{d} in {loop}(x.shape[{d}]):")
@@ -943,7 +943,7 @@ def _map(op, node, name, context):
     body = ["n = n_steps[()]", "if n <= 0:"]
     for k, (out, inner_out) in enumerate(zip(node.outputs, outputs)):
         lengths = "".join(f"{0 if s is None else s}, " for s in inner_out.type.shape)
-        body.append(f"    out{k} = np.empty((0, {lengths}), dtype={numba_dtype(out.dtype)})")
+        body.append(f"    out{k} = _empty((0, {lengths}), dtype={numba_dtype(out.dtype)})")
     body += ["else:", f"    first = {call('_scalar_array(0, np.int64)', invariants)}"]
     for k, (out, inner_out) in enumerate(zip(node.outputs, outputs)):
         element = "[()]" if inner_out.ndim == 0 else ""
@@ -1054,7 +1054,7 @@ def _constant_source(var) -> str:
     dtype = numba_dtype(var.dtype)
     shape = "".join(f"{n}, " for n in data.shape)
     if data.size == 0:
-        return f"np.empty(({shape}), dtype={dtype})"
+        return f"_empty(({shape}), dtype={dtype})"
     if data.ndim == 0:
         return _as_array(literal(data.item(), data.dtype.name), var.dtype)
     values = ", ".join(literal(v, data.dtype.name) for v in data.ravel().tolist())

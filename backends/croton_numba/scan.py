@@ -116,7 +116,7 @@ def _scan(op, node, name, context):
         body += [
             f"if {buffer}.shape[0] < {length}:",
             f"    raise ValueError('{label}: a state has fewer initial values than its taps need')",
-            f"st{j} = np.empty(({rows},) + {buffer}.shape[1:], dtype={dtype})",
+            f"st{j} = _empty(({rows},) + {buffer}.shape[1:], dtype={dtype})",
             f"st{j}[:{length}] = {buffer}[:{length}]",
         ]
     if n_mapped:
@@ -130,15 +130,15 @@ def _scan(op, node, name, context):
         body += ["    try:", f"        r = {step}({', '.join(trial)})"]
         for m, out in enumerate(node.outputs[n_states:]):
             shape = f"(0,) + r[{n_states + m}].shape"
-            body.append(f"        out{m} = np.empty({shape}, dtype={numba_dtype(out.dtype)})")
+            body.append(f"        out{m} = _empty({shape}, dtype={numba_dtype(out.dtype)})")
         body.append("    except Exception:")
         for m, out in enumerate(node.outputs[n_states:]):
             row = "".join(f"{0 if s is None else s}, " for s in results[n_states + m].type.shape)
-            body.append(f"        out{m} = np.empty((0, {row}), dtype={numba_dtype(out.dtype)})")
+            body.append(f"        out{m} = _empty((0, {row}), dtype={numba_dtype(out.dtype)})")
         body += ["else:", "    t = 0", f"    r = {step}({', '.join(arguments)})"]
         for m, out in enumerate(node.outputs[n_states:]):
             shape = f"(n,) + r[{n_states + m}].shape"
-            body.append(f"    out{m} = np.empty({shape}, dtype={numba_dtype(out.dtype)})")
+            body.append(f"    out{m} = _empty({shape}, dtype={numba_dtype(out.dtype)})")
         body += one_step("    ")[1:]
         body += stop("    ", "pass")
         # (a loop that stopped at its first step, count < n, runs no other)

@@ -529,6 +529,52 @@ def test_an_elementwise_output_takes_a_dead_intermediate_buffer():
     np.testing.assert_array_equal(shared.get_value(), np.arange(4.0) * 3)
 
 
+def _layouts(a):
+    """``a`` (a matrix) as C-ordered, F-ordered, strided, reversed and broadcast views."""
+    rows, columns = a.shape
+    spread = np.zeros((2 * rows, 3 * columns), a.dtype)
+    spread[::2, ::3] = a
+    reversed_ = np.ascontiguousarray(a[::-1, ::-1])[::-1, ::-1]
+    views = [a, np.asfortranarray(a), spread[::2, ::3], reversed_]
+    if rows == 1:
+        views.append(np.broadcast_to(a, (1, columns)))  # a zero stride on a length-1 axis
+    return views
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "complex128"])
+def test_blas_products_read_every_operand_layout(dtype):
+    """Matrix-matrix, matrix-vector, vector-matrix and vector-vector products, and a
+    bias added to one (a Gemm), on operands of any layout, against NumPy's."""
+    kind = {"float64": "d", "float32": "f", "complex128": "c"}[dtype]
+    x, y = T.matrix("x", dtype=dtype), T.matrix("y", dtype=dtype)
+    u, v = T.vector("u", dtype=dtype), T.vector("v", dtype=dtype)
+    row = T.row("row", dtype=dtype)
+    outputs = [T.dot(x, y), T.dot(x, v), T.dot(u, y), T.dot(u, v), T.dot(x, y) * 2 + row]
+    f = croton.function([x, y, u, v, row], outputs, backend="numba")
+    assert "np.dot" not in f.source()
+    rng = np.random.default_rng(9)
+
+    def draw(*shape):
+        values = rng.normal(size=shape)
+        return (values + 1j * rng.normal(size=shape) if kind == "c" else values).astype(dtype)
+
+    tolerance = 1e-5 if dtype == "float32" else 1e-12
+    for m, k, n in [(3, 4, 5), (1, 4, 1), (4, 1, 3), (0, 3, 2), (3, 0, 2), (2, 3, 0)]:
+        a, b = draw(m, k), draw(k, n)
+        pairs = list(zip(_layouts(a), _layouts(b)[::-1]))
+        # every layout in double precision; the other dtypes (the same code, another
+        # BLAS kind) in two, as each new combination of layouts compiles anew
+        for a_view, b_view in pairs if dtype == "float64" else pairs[::3]:
+            c, w, bias = draw(k), draw(k), draw(1, n)
+            got = f(a_view, b_view, w, c[::-1], bias)
+            expected = [a @ b, a @ c[::-1], w @ b, w @ c[::-1], (a @ b) * 2 + bias]
+            for value, want in zip(got, expected):
+                assert value.dtype == want.dtype and value.shape == want.shape
+                np.testing.assert_allclose(value, want, rtol=tolerance, atol=tolerance)
+    with pytest.raises(ValueError, match="not aligned"):
+        f(draw(2, 3), draw(4, 2), draw(3), draw(3), draw(1, 2))
+
+
 def test_a_buffer_read_twice_or_returned_is_not_taken():
     x, w = T.dmatrices("x", "w")
     product = T.dot(x, w)
