@@ -113,7 +113,7 @@ def _dimshuffle(op, node, name, context):
         value = "y"
         remaining = sorted(kept)
         kept = [remaining.index(d) for d in kept]
-    if not kept:  # every axis dropped: a scalar
+    if not kept and op.dropped:  # every axis dropped: a scalar (a 0-d input stays a view)
         body.append(f"y = {_as_array(value, x.dtype)}")
         value = "y"
     elif kept != sorted(kept):
