@@ -21,7 +21,7 @@ from numba.extending import intrinsic
 
 from croton_numba.prelude import _empty
 
-__all__ = ["_layout_free", "_matmul", "_matvec", "_vecmat", "_vecdot"]
+__all__ = ["_layout_free", "_matmul", "_matvec", "_vecdot"]
 
 _KINDS = {types.float32: "s", types.float64: "d", types.complex64: "c", types.complex128: "z"}
 _NO_TRANSPOSE, _TRANSPOSE = ord("n"), ord("t")
@@ -169,7 +169,7 @@ def _matmul(x, y):
 
 @numba.njit(cache=True)
 def _matvec(x, v):
-    """``x @ v`` of a matrix and a vector of one dtype."""
+    """``x @ v`` of a matrix and a vector of one dtype (``v @ y`` is ``_matvec(y.T, v)``)."""
     m, k = x.shape
     if v.shape[0] != k:
         raise ValueError("dot: shapes are not aligned")
@@ -182,24 +182,6 @@ def _matvec(x, v):
         _xxgemv(_TRANSPOSE, k, m, a, lda, _contiguous(v), out)
     else:  # BLAS holds x, m by k
         _xxgemv(_NO_TRANSPOSE, m, k, a, lda, _contiguous(v), out)
-    return out
-
-
-@numba.njit(cache=True)
-def _vecmat(v, y):
-    """``v @ y`` of a vector and a matrix of one dtype, as ``y.T @ v``."""
-    k, n = y.shape
-    if v.shape[0] != k:
-        raise ValueError("dot: shapes are not aligned")
-    out = _empty(n, y.dtype)
-    if n == 0 or k == 0:
-        out[:] = 0
-        return out
-    a, transpose, lda = _column_major(y)
-    if transpose == _NO_TRANSPOSE:  # BLAS holds y.T, n by k
-        _xxgemv(_NO_TRANSPOSE, n, k, a, lda, _contiguous(v), out)
-    else:  # BLAS holds y, k by n
-        _xxgemv(_TRANSPOSE, k, n, a, lda, _contiguous(v), out)
     return out
 
 

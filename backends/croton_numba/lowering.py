@@ -165,8 +165,9 @@ def _product(target: str, x: str, y: str, x_ndim: int, y_ndim: int, dtype: str) 
     """
     inner = "0" if y_ndim == 1 else "-2"
     if dtype.startswith(("float", "complex")):
-        product = {(2, 2): "_matmul", (2, 1): "_matvec", (1, 2): "_vecmat", (1, 1): "_vecdot"}
-        call = product[x_ndim, y_ndim]
+        if x_ndim == 1 and y_ndim == 2:  # v @ y is y.T @ v
+            return [f"{target} = _matvec(_layout_free({y}.T), _layout_free({x}))"]
+        call = {(2, 2): "_matmul", (2, 1): "_matvec", (1, 1): "_vecdot"}[x_ndim, y_ndim]
         return [f"{target} = {call}(_layout_free({x}), _layout_free({y}))"]
     lines = [
         f"k = {x}.shape[-1]",
