@@ -7,7 +7,8 @@ length of the sums, ``channels per group * filter rows * filter columns``:
 - short sums (a first layer on a grey image: 1 * 3 * 3) run as direct loops whose
   innermost loop walks an output row, which numba vectorizes;
 - longer sums use im2col: per image, the input windows are copied into a matrix with
-  one row per filter tap, and BLAS (`croton_numba.blas`) multiplies it with the filter matrix.
+  one row per filter tap, and BLAS (`croton_numba.blas`) multiplies it with the filter
+  matrix.
 
 Images run on threads (``numba.prange``) when the work reaches the parallel threshold;
 the filter gradient splits the batch into chunks with one partial sum each, added up

@@ -160,8 +160,8 @@ def _operand(name: str, value: str, dtype: str, want: str) -> str:
 def _product(target: str, x: str, y: str, x_ndim: int, y_ndim: int, dtype: str) -> list[str]:
     """Lines setting ``target`` to ``numpy.dot(x, y)`` for 1-d and 2-d operands of ``dtype``.
 
-    Floating-point products go to BLAS (`croton_numba.blas`); integers and booleans (which BLAS does not
-    take) run as loops, wrapping around on overflow as NumPy's do.
+    Floating-point products go to BLAS (`croton_numba.blas`); integers and booleans
+    (which BLAS does not take) run as loops, wrapping around on overflow as NumPy's do.
     """
     inner = "0" if y_ndim == 1 else "-2"
     if dtype.startswith(("float", "complex")):
