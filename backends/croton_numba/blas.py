@@ -112,22 +112,31 @@ def _xxdot(typingctx, conjugate, n, a, b, out):
 
 
 @numba.njit(cache=True)
+def _rows_leading(rows, columns, down, across, size):
+    """The leading dimension (in elements) of a matrix whose rows lie ``down`` bytes
+    apart and whose elements ``across`` bytes apart, if it is row-major; else 0."""
+    if columns > 1 and across != size:
+        return 0
+    if rows == 1:
+        return max(columns, 1)
+    if down % size == 0 and down >= max(columns, 1) * size:
+        return down // size
+    return 0
+
+
+@numba.njit(cache=True)
 def _column_major(x):
     """``(matrix, transpose, leading)``: how BLAS reads the 2-d ``x`` in column-major order,
     as its transpose (a row-major ``x``: ``_NO_TRANSPOSE`` gives ``x.T``) or as itself
-    (``_TRANSPOSE`` gives ``x``); a C-ordered copy where the strides allow neither."""
+    (a column-major ``x``, a row-major ``x.T``: ``_TRANSPOSE`` gives ``x``); a C-ordered
+    copy where the strides allow neither."""
     rows, columns = x.shape
-    size = x.itemsize
-    across, down = x.strides[1], x.strides[0]
-    if (columns == 1 or across == size) and (
-        rows == 1 or (down % size == 0 and down >= max(columns, 1) * size)
-    ):
-        leading = down // size if rows > 1 else max(columns, 1)
+    down, across = x.strides
+    leading = _rows_leading(rows, columns, down, across, x.itemsize)
+    if leading:
         return _layout_free(x), _NO_TRANSPOSE, leading
-    if (rows == 1 or down == size) and (
-        columns == 1 or (across % size == 0 and across >= max(rows, 1) * size)
-    ):
-        leading = across // size if columns > 1 else max(rows, 1)
+    leading = _rows_leading(columns, rows, across, down, x.itemsize)
+    if leading:
         return _layout_free(x), _TRANSPOSE, leading
     copy = _empty((rows, columns), x.dtype)
     for i in range(rows):
