@@ -58,6 +58,8 @@ def test_config_is_the_same_object_everywhere():
         ("backend", "numpy", "numpy"),
         ("backend", "auto", None),
         ("backend", "", None),
+        ("numba_opt", "3", 3),
+        ("numba_opt", 0, 0),
     ],
 )
 def test_setting_an_option_validates_and_converts(name, value, expected):
@@ -73,6 +75,8 @@ def test_setting_an_option_validates_and_converts(name, value, expected):
         ("mode", "TURBO", ValueError, r"croton\.config\.mode"),
         ("on_unused_input", "sometimes", ValueError, r"croton\.config\.on_unused_input"),
         ("print_rewrites", "maybe", ValueError, r"expected a boolean, got 'maybe'"),
+        ("numba_opt", 4, ValueError, r"croton\.config\.numba_opt: expected 0, 1, 2 or 3, got 4"),
+        ("numba_opt", "fast", ValueError, r"croton\.config\.numba_opt"),
         ("no_such_option", 1, AttributeError, r"has no option 'no_such_option'; options: \["),
     ],
 )

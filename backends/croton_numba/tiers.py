@@ -72,22 +72,26 @@ class TieredSegment:
 
     def compile_now(self) -> None:
         """Compile (or load) the threaded variant in this process and switch to it."""
-        from croton_numba.backend import _import_generated
+        from croton_numba.backend import _import_generated, llvm_level
 
         path, digest, name = self.threaded_module
         function = getattr(_import_generated(path, digest), name)
-        for signature in self._signatures():
-            function.compile(signature)
+        with llvm_level():
+            for signature in self._signatures():
+                function.compile(signature)
         self._install(function)
 
     def start_background(self) -> None:
+        from croton.config import config
+
         path, digest, name = self.threaded_module
+        command = [sys.executable, "-m", "croton_numba.tiers", str(path), digest, name]
         handle, signatures = tempfile.mkstemp(dir=path.parent, prefix=".sig-", suffix=".pkl")
         with os.fdopen(handle, "wb") as file:
             pickle.dump(self._signatures(), file)
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "croton_numba.tiers", str(path), digest, name, signatures],
+                [*command, signatures, str(config.numba_opt)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -121,9 +125,11 @@ class TieredSegment:
             namespace[name] = function
 
 
-def _compile_in_background(path: str, digest: str, name: str, signatures: str) -> None:
-    """The background process: compile the threaded variant into the disk cache."""
-    from croton_numba.backend import _import_generated
+def _compile_in_background(path: str, digest: str, name: str, signatures: str, level: str):
+    """The background process: compile the threaded variant into the disk cache, at the
+    LLVM level of the process that started it."""
+    from croton.config import config
+    from croton_numba.backend import _import_generated, llvm_level
 
     try:
         os.nice(10)
@@ -135,9 +141,11 @@ def _compile_in_background(path: str, digest: str, name: str, signatures: str) -
     finally:
         os.unlink(signatures)
     function = getattr(_import_generated(Path(path), digest), name)
-    for signature in wanted:
-        function.compile(signature)
+    config.numba_opt = level
+    with llvm_level():
+        for signature in wanted:
+            function.compile(signature)
 
 
 if __name__ == "__main__":
-    _compile_in_background(*sys.argv[1:5])
+    _compile_in_background(*sys.argv[1:6])

@@ -38,6 +38,13 @@ def _count(value):
     return number
 
 
+def _level(value) -> int:
+    number = _count(value)
+    if number > 3:
+        raise ValueError(f"expected 0, 1, 2 or 3, got {value!r}")
+    return number
+
+
 def _optional_name(value):
     return None if value in (None, "", "None", "auto") else str(value)
 
@@ -68,6 +75,12 @@ OPTIONS: dict[str, tuple] = {
         "numba: a run of jitted nodes whose generated code is longer than this many lines "
         "is cut into several segments (numba's compile time grows faster than a function's "
         "length); 0 never cuts",
+    ),
+    "numba_opt": (
+        2,
+        _level,
+        "numba: LLVM optimisation level (0-3) of croton's jitted code; numba's own default "
+        "(3, NUMBA_OPT) still applies to other functions",
     ),
     "numba_threaded_compile": (
         "background",

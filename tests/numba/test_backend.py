@@ -230,6 +230,31 @@ def test_a_threaded_variant_wanted_at_compile_time_is_the_only_one_built():
         np.testing.assert_allclose(f(a, b), np.cosh(a) * np.tanh(b) - a / 3, rtol=1e-12)
 
 
+@pytest.mark.parametrize("level", [1, 3])
+def test_segments_compile_at_the_configured_llvm_level(level, monkeypatch):
+    from numba.core import codegen
+    from numba.core import config as numba_config
+
+    levels = []
+    original = codegen.create_pass_builder
+
+    def recording(tm, opt, **options):
+        levels.append(opt)
+        return original(tm, opt=opt, **options)
+
+    monkeypatch.setattr(codegen, "create_pass_builder", recording)
+    before = numba_config.OPT
+    x, y = T.dvectors("x", "y")
+    graph = T.tanh(x) * (y + float(level))  # a graph no other test compiles
+    with croton.config.change(numba_opt=level, numba_parallel=False):
+        f = croton.function([x, y], graph, backend="numba")
+    # numba's "cheap" inlining passes run at 0 whatever the level; the full ones at ours
+    assert set(levels) == {0, level}
+    assert numba_config.OPT == before  # numba's own level is back for other code
+    a, b = np.random.default_rng(level).normal(size=(2, 7))
+    np.testing.assert_allclose(f(a, b), np.tanh(a) * (b + level), rtol=1e-14)
+
+
 def test_serial_only_graphs_have_no_tiers():
     x, y = T.dvectors("x", "y")
     with croton.config.change(numba_parallel=False):
