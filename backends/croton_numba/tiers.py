@@ -72,26 +72,20 @@ class TieredSegment:
 
     def compile_now(self) -> None:
         """Compile (or load) the threaded variant in this process and switch to it."""
-        from croton_numba.backend import _import_generated, llvm_level
-
         path, digest, name = self.threaded_module
-        function = getattr(_import_generated(path, digest), name)
-        with llvm_level():
-            for signature in self._signatures():
-                function.compile(signature)
-        self._install(function)
+        self._install(_compiled(path, digest, name, self._signatures()))
 
     def start_background(self) -> None:
         from croton.config import config
 
         path, digest, name = self.threaded_module
-        command = [sys.executable, "-m", "croton_numba.tiers", str(path), digest, name]
         handle, signatures = tempfile.mkstemp(dir=path.parent, prefix=".sig-", suffix=".pkl")
         with os.fdopen(handle, "wb") as file:
             pickle.dump(self._signatures(), file)
+        arguments = [str(path), digest, name, signatures, str(config.numba_opt)]
         try:
             self._process = subprocess.Popen(
-                [*command, signatures, str(config.numba_opt)],
+                [sys.executable, "-m", "croton_numba.tiers", *arguments],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -125,11 +119,22 @@ class TieredSegment:
             namespace[name] = function
 
 
+def _compiled(path: Path, digest: str, name: str, signatures: list):
+    """The function ``name`` of a generated module, compiled (or loaded from the disk
+    cache) for ``signatures`` at croton's LLVM level."""
+    from croton_numba.backend import _import_generated, llvm_level
+
+    function = getattr(_import_generated(path, digest), name)
+    with llvm_level():
+        for signature in signatures:
+            function.compile(signature)
+    return function
+
+
 def _compile_in_background(path: str, digest: str, name: str, signatures: str, level: str):
     """The background process: compile the threaded variant into the disk cache, at the
     LLVM level of the process that started it."""
     from croton.config import config
-    from croton_numba.backend import _import_generated, llvm_level
 
     try:
         os.nice(10)
@@ -140,11 +145,8 @@ def _compile_in_background(path: str, digest: str, name: str, signatures: str, l
             wanted = pickle.load(file)
     finally:
         os.unlink(signatures)
-    function = getattr(_import_generated(Path(path), digest), name)
     config.numba_opt = level
-    with llvm_level():
-        for signature in wanted:
-            function.compile(signature)
+    _compiled(Path(path), digest, name, wanted)
 
 
 if __name__ == "__main__":
