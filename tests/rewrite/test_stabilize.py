@@ -474,6 +474,33 @@ def test_logsumexp_is_not_applied_to_a_weighted_sum(compile_both):
     np.testing.assert_allclose(pair.check(a, b), np.log(np.sum(b * np.exp(a))), rtol=1e-12)
 
 
+@pytest.mark.parametrize("axis", [0, 1, (0, 1)])
+def test_logsumexp_written_shifted_by_its_maximum_is_kept(compile_both, axis):
+    # the stable form users write: logsumexp would shift it by a second maximum
+    m = T.dmatrix("m")
+    peak = T.max(m, axis=axis, keepdims=True)
+    written = T.log(T.sum(T.exp(m - peak), axis=axis, keepdims=True)) + peak
+    pair = compile_both([m], written)
+    assert "logsumexp" not in pair.fired
+    assert _reduction_kinds(pair.fast) == ["max", "sum"]
+    expected = np_logsumexp(HUGE_LOGITS, axis, keepdims=True)
+    np.testing.assert_allclose(pair.check(HUGE_LOGITS), expected, rtol=1e-12)
+
+
+def test_logsumexp_shifted_by_another_axis_maximum_is_stabilized(compile_both):
+    # the shift's reduced axis is not the summed one: exp can still overflow, and is
+    # rewritten (the shift of a square matrix taken along columns, put back as a row)
+    m = T.dmatrix("m")
+    columns = T.max(m, axis=0, keepdims=True)
+    pair = compile_both([m], T.log(T.sum(T.exp(m - columns), axis=1)))
+    assert pair.fired["logsumexp"] == 1
+    data = HUGE_LOGITS[:, :4]
+    shifted = data - data.max(axis=0, keepdims=True)
+    fast, naive = pair.run_both(data)
+    np.testing.assert_allclose(fast, np_logsumexp(shifted, 1), rtol=1e-12)
+    assert np.isinf(naive).any()  # (a row whose exps all round to zero)
+
+
 # -- softmax from exp / sum(exp) ---------------------------------------------------------
 
 
@@ -501,6 +528,35 @@ def test_exp_over_its_sum_becomes_softmax(compile_both, axis, shared_exp):
     expected = sm * (weights - np.sum(weights * sm, axis=axis, keepdims=True))
     assert np.isfinite(gradient).all(), gradient
     np.testing.assert_allclose(gradient, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_softmax_written_shifted_by_its_maximum_shifts_once(compile_both, axis):
+    # exp(x - max(x)) / sum(...): the Softmax op takes the maximum itself
+    m = T.dmatrix("m")
+    e = T.exp(m - T.max(m, axis=axis, keepdims=True))
+    pair = compile_both([m], e / T.sum(e, axis=axis, keepdims=True))
+    assert pair.names == {"Softmax": 1}
+    (node,) = pair.fast.maker.fgraph.apply_nodes
+    assert node.inputs == pair.fast.maker.fgraph.inputs
+    np.testing.assert_allclose(pair.check(LOGITS), np_softmax(LOGITS, axis), rtol=1e-12)
+    expected = np_softmax(HUGE_LOGITS, axis)
+    np.testing.assert_allclose(pair.fast(HUGE_LOGITS), expected, rtol=1e-12, atol=1e-300)
+
+
+def test_softmax_of_a_shift_along_the_other_axis_keeps_the_shift(compile_both):
+    # a square matrix shifted by its column maxima put back as a row: not constant along
+    # rows, so softmax along rows must still see the shifted values
+    m = T.dmatrix("m")
+    by_row = T.max(m, axis=0).dimshuffle("x", 0)
+    rows_shifted = T.max(m, axis=1).dimshuffle("x", 0)  # (a row of row maxima)
+    for shift in (by_row, rows_shifted):
+        e = T.exp(m - shift)
+        pair = compile_both([m], e / T.sum(e, axis=1, keepdims=True))
+        assert pair.names["Softmax"] == 1
+        data = LOGITS[:4, :4]
+        reference = data - (data.max(axis=0) if shift is by_row else data.max(axis=1))[None, :]
+        np.testing.assert_allclose(pair.check(data), np_softmax(reference, 1), rtol=1e-12)
 
 
 def test_vector_exp_over_its_total_becomes_softmax(compile_both):

@@ -94,8 +94,39 @@ def log_softmax_indexed(fgraph, node):
     return [owner.op(log_probabilities, *owner.inputs[1:])]
 
 
-def _is_shifted(var) -> bool:
-    """True for ``x - switch(isinf(m), 0, m)``, the inside of our own logsumexp."""
+def _max_shifted(var) -> tuple | None:
+    """``(x, axes)`` for ``var = x - max(x, axes)`` with the reduced axes put back in
+    place (``keepdims``), the stable form users write; None for anything else."""
+    owner = var.owner
+    if owner is None or not isinstance(owner.op, Elemwise) or owner.op.scalar_op.name != "sub":
+        return None
+    x, shift = owner.inputs
+    if shift.owner is None or not isinstance(shift.owner.op, DimShuffle):
+        return None
+    restored = shift.owner.op.new_order
+    peak = shift.owner.inputs[0].owner
+    if (
+        peak is None
+        or not isinstance(peak.op, Reduce)
+        or peak.op.kind != "max"
+        or peak.op.prologue is not None
+        or peak.inputs[0] is not x
+    ):
+        return None
+    kept = [d for d in range(x.ndim) if d not in peak.op.axis]
+    expected = tuple("x" if d in peak.op.axis else kept.index(d) for d in range(x.ndim))
+    return (x, peak.op.axis) if restored == expected else None
+
+
+def _is_shifted(var, axes) -> bool:
+    """True for ``x - m`` where ``m`` is already a shift over ``axes``: our own
+    logsumexp's ``switch(isinf(peak), 0, peak)``, or the user's ``max(x, axes)``.
+
+    Shifting those again would take a second maximum, one more pass over ``x``.
+    """
+    shifted = _max_shifted(var)
+    if shifted is not None:
+        return set(shifted[1]) == set(axes)
     owner = var.owner
     if owner is None or not isinstance(owner.op, Elemwise) or owner.op.scalar_op.name != "sub":
         return False
@@ -126,7 +157,7 @@ def log_sum_exp(fgraph, node):
     inner = exponential.owner
     if inner is None or not isinstance(inner.op, Elemwise) or inner.op.scalar_op.name != "exp":
         return None
-    if _is_shifted(inner.inputs[0]) or owner.op.dtype not in (None, total.dtype):
+    if _is_shifted(inner.inputs[0], owner.op.axis) or owner.op.dtype not in (None, total.dtype):
         return None
     if owner.op.prologue is not None:
         return None
@@ -181,7 +212,11 @@ def softmax_from_exp(fgraph, node):
     restored.insert(axis, "x")
     if denominator.owner.op.new_order != tuple(restored):
         return None
-    return [nnet.softmax(exponential.inputs[0], axis)]
+    logits = exponential.inputs[0]
+    shifted = _max_shifted(logits)
+    if shifted is not None and shifted[1] == (axis,):
+        logits = shifted[0]  # softmax shifts by that same maximum itself: once is enough
+    return [nnet.softmax(logits, axis)]
 
 
 class _Length:
