@@ -419,6 +419,24 @@ def _extreme_in_lanes(kind: str, ndim: int, inner: int, read, kind_of: str, line
     return lines
 
 
+def _extreme_in_chunks(kind, ndim, read, kind_of, line, initial, acc_dtype) -> list[str]:
+    """`_extreme_in_lanes` over every axis: runs of the first axis on threads, each
+    into a partial extreme, and the partials folded into ``acc`` in order (a nan
+    sticks, ties take the later value, as in one pass)."""
+    lanes = _extreme_in_lanes(kind, ndim, 1, read, kind_of, line)
+    return [
+        f"chunks = max(min(n0, {_CHUNKS}), 1)",
+        f"partials = _empty(chunks, dtype={numba_dtype(acc_dtype)})",
+        "for chunk in numba.prange(chunks):",
+        "    acc = " + initial,
+        "    for i0 in range(chunk * n0 // chunks, (chunk + 1) * n0 // chunks):",
+        *_indent(lanes, 2),
+        "    partials[chunk] = acc",
+        "for chunk in range(chunks):",
+        *_indent(_combine(kind, "acc", "partials[chunk]", kind_of), 1),
+    ]
+
+
 def _block(kind, last, statements, value, acc_dtype, kind_of) -> list[str]:
     """Lines folding the block of axis ``last`` starting at ``start`` into ``acc``: the
     values computed into ``buf`` (a loop that vectorizes), then accumulated."""
@@ -519,14 +537,14 @@ def _rows_in_memory_order(
     ]
 
 
-def _unrolled_rows(kind, ndim, axes, element_at, initial, kept_index) -> list[str]:
-    """A sum or product whose last axes are kept, four steps of the last reduced axis
-    at a time: each output element is read and written once per four input elements
-    (in memory order, once per element, a float32 sum over axis 0 of a 4000 x 4000
-    array ran at 0.8x numpy's). ``element_at(indices)`` gives the statements and value
-    of the prologue's element at ``indices``."""
+def _unrolled_rows(kind, ndim, axes, element_at, initial, kept_index, kind_of) -> list[str]:
+    """A reduction whose last axes are kept, four steps of the last reduced axis at a
+    time: each output element is read and written once per four input elements (in
+    memory order, once per element, a float32 sum over axis 0 of a 4000 x 4000 array
+    ran at 0.8x numpy's, a float64 maximum at 0.75x). A maximum (minimum) takes the
+    four in order. ``element_at(indices)`` gives the statements and value of the
+    prologue's element at ``indices``."""
     reduced = max(axes)
-    operator, join = ("+=", "+") if kind == "sum" else ("*=", "*")
     lines = [f"acc_out.fill({initial})"]
     for d in range(reduced):
         loop = "numba.prange" if d == 0 and d not in axes else "range"
@@ -538,9 +556,19 @@ def _unrolled_rows(kind, ndim, axes, element_at, initial, kept_index) -> list[st
             indices[:reduced] + [f"(i{reduced} + {k})"] + indices[reduced + 1 :]
         )
         unrolled += statements + [f"v{k} = {value}"]
-    unrolled.append(f"acc_out[{kept_index}] {operator} (v0 {join} v1) {join} (v2 {join} v3)")
+    target = f"acc_out[{kept_index}]"
     statements, value = element_at(indices)
-    single = statements + [f"acc_out[{kept_index}] {operator} {value}"]
+    if kind in ("sum", "prod"):
+        operator, join = ("+=", "+") if kind == "sum" else ("*=", "*")
+        unrolled.append(f"{target} {operator} (v0 {join} v1) {join} (v2 {join} v3)")
+        single = statements + [f"{target} {operator} {value}"]
+    else:
+        unrolled.append(f"acc = {target}")
+        for k in range(4):
+            unrolled += _combine(kind, "acc", f"v{k}", kind_of)
+        unrolled.append(f"{target} = acc")
+        single = [*statements, f"acc = {target}", *_combine(kind, "acc", value, kind_of)]
+        single.append(f"{target} = acc")
     kept_loops = [f"for i{d} in range(n{d}):" for d in range(reduced + 1, ndim)]
     step = [f"full = n{reduced} - n{reduced} % 4", f"for i{reduced} in range(0, full, 4):"]
     for k, line in enumerate(kept_loops):
@@ -698,7 +726,14 @@ def reduce_function(name: str, op, node, mathlib: dict, threshold: int) -> str:
                 line = None
                 if x.dtype in ("float32", "float64") and x.type.shape[-1] != 1:
                     line = _read(args[0], x, indices[:-1] + [":"])
-                inner_lines += _extreme_in_lanes(op.kind, ndim, inner, read, kind_of, line)
+                if inner == 0 and ndim > 1:
+                    # every axis reduced: runs of the first axis go to threads, their
+                    # extremes then taken in order
+                    inner_lines += _extreme_in_chunks(
+                        op.kind, ndim, read, kind_of, line, initial, acc_dtype
+                    )
+                else:
+                    inner_lines += _extreme_in_lanes(op.kind, ndim, inner, read, kind_of, line)
                 if kind_of == "f":
                     # lanes keep the first of tied values, a single pass the last: they
                     # differ only between 0.0 and -0.0, so a zero is found again in order
@@ -735,10 +770,12 @@ def reduce_function(name: str, op, node, mathlib: dict, threshold: int) -> str:
                 1,
             )
             body += ["else:", *_indent(loop_lines, 1)]
-        elif summed:
+        elif op.kind in ("sum", "prod", "max", "min"):
             kept_size = " * ".join(f"n{d}" for d in range(max(axes) + 1, ndim))
             body += [f"if {kept_size} >= {_LONG_ROW}:"]
-            body += _indent(_unrolled_rows(op.kind, ndim, axes, element_at, initial, kept_index), 1)
+            body += _indent(
+                _unrolled_rows(op.kind, ndim, axes, element_at, initial, kept_index, kind_of), 1
+            )
             body += ["else:", *_indent(loop_lines, 1)]
         else:
             body += loop_lines

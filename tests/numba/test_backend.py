@@ -376,7 +376,8 @@ def test_argmax_along_rows_finds_the_first_extreme_or_nan(threshold):
 def test_max_and_min_of_float_lines_in_vector_lanes_match_numpy(threshold):
     # lines of finite floats reduce in vector lanes (no nan, signs of zeros unknown
     # there); a line with a nan or an infinity takes the exact loop, and a zero result
-    # is found again in order: values and signs of zeros as NumPy's
+    # is found again in order: values and signs of zeros as NumPy's. Whole arrays go
+    # in runs of rows to threads; leading axes reduce four rows at a time.
     rng = np.random.default_rng(16)
     for dtype in ["float64", "float32"]:
         x = T.TensorType(dtype, (None, None, None))("x")
@@ -387,6 +388,8 @@ def test_max_and_min_of_float_lines_in_vector_lanes_match_numpy(threshold):
             T.min(x),
             T.max(x[:, :, ::-2], axis=2),  # lines with a stride
             T.min(x.dimshuffle(0, 2, 1), axis=2),  # lines across memory
+            T.max(x, axis=0),  # rows of kept elements, four at a time
+            T.min(x, axis=(0, 1)),
         ]
         with croton.config.change(
             numba_parallel_threshold=threshold, numba_threaded_compile="eager"
@@ -394,7 +397,7 @@ def test_max_and_min_of_float_lines_in_vector_lanes_match_numpy(threshold):
             f = croton.function([x], outputs, backend="numba")
         source = f._executable.source()
         assert "_max_line(" in source and "_min_line(" in source
-        for shape in [(2, 4, 1), (2, 9, 7), (3, 9, 129), (2, 9, 1000)]:
+        for shape in [(2, 4, 1), (2, 9, 7), (3, 9, 129), (2, 9, 1000), (9, 5, 300)]:
             a = rng.normal(size=shape).astype(dtype)
             m = shape[-1]
             a[0, 0, m // 2] = np.nan
@@ -417,6 +420,8 @@ def test_max_and_min_of_float_lines_in_vector_lanes_match_numpy(threshold):
                 a.min(),
                 a[:, :, ::-2].max(axis=2),
                 a.transpose(0, 2, 1).min(axis=2),
+                a.max(axis=0),
+                a.min(axis=(0, 1)),
             ]
             for got, expected in zip(f(a), want, strict=True):
                 np.testing.assert_array_equal(got, expected)
@@ -433,6 +438,8 @@ _EXTREMES = [
     lambda a: a.min(),
     lambda a: a[:, :, ::-2].max(axis=2),
     lambda a: a.transpose(0, 2, 1).min(axis=2),
+    lambda a: a.max(axis=0),
+    lambda a: a.min(axis=(0, 1)),
 ]
 
 
