@@ -94,6 +94,16 @@ def log_softmax_indexed(fgraph, node):
     return [owner.op(log_probabilities, *owner.inputs[1:])]
 
 
+def _plain_reduction(node, kind: str) -> bool:
+    """True for a node reducing with ``kind`` and no fused prologue."""
+    return (
+        node is not None
+        and isinstance(node.op, Reduce)
+        and node.op.kind == kind
+        and node.op.prologue is None
+    )
+
+
 def _max_shifted(var) -> tuple | None:
     """``(x, axes)`` for ``var = x - max(x, axes)`` with the reduced axes put back in
     place (``keepdims``), the stable form users write; None for anything else."""
@@ -105,13 +115,7 @@ def _max_shifted(var) -> tuple | None:
         return None
     restored = shift.owner.op.new_order
     peak = shift.owner.inputs[0].owner
-    if (
-        peak is None
-        or not isinstance(peak.op, Reduce)
-        or peak.op.kind != "max"
-        or peak.op.prologue is not None
-        or peak.inputs[0] is not x
-    ):
+    if not _plain_reduction(peak, "max") or peak.inputs[0] is not x:
         return None
     kept = [d for d in range(x.ndim) if d not in peak.op.axis]
     expected = tuple("x" if d in peak.op.axis else kept.index(d) for d in range(x.ndim))
@@ -151,15 +155,13 @@ def log_sum_exp(fgraph, node):
     if total.owner is not None and _only_inserts_axes(total.owner.op):
         kept_dims, total = total.owner.op.new_order, total.owner.inputs[0]
     owner = total.owner
-    if owner is None or not isinstance(owner.op, Reduce) or owner.op.kind != "sum":
+    if not _plain_reduction(owner, "sum"):
         return None
     exponential = owner.inputs[0]
     inner = exponential.owner
     if inner is None or not isinstance(inner.op, Elemwise) or inner.op.scalar_op.name != "exp":
         return None
     if _is_shifted(inner.inputs[0], owner.op.axis) or owner.op.dtype not in (None, total.dtype):
-        return None
-    if owner.op.prologue is not None:
         return None
     result = tm.logsumexp(inner.inputs[0], axis=owner.op.axis)
     return [result if kept_dims is None else result.dimshuffle(kept_dims)]
@@ -198,10 +200,7 @@ def softmax_from_exp(fgraph, node):
         return None
     total = denominator.owner.inputs[0].owner
     if (
-        total is None
-        or not isinstance(total.op, Reduce)
-        or total.op.kind != "sum"
-        or total.op.prologue is not None
+        not _plain_reduction(total, "sum")
         or len(total.op.axis) != 1
         or total.op.dtype not in (None, numerator.dtype)
         or not _same_exponential(total.inputs[0], numerator)
