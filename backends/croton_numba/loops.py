@@ -391,7 +391,8 @@ def _extreme_in_lanes(kind: str, ndim: int, inner: int, read, kind_of: str, line
     source reading the element at ``index`` along the last axis.
 
     ``line``, for floats, is the source of a view of the last axis: a line of finite
-    values is reduced in vector lanes instead (`_max_line`, 3-4x faster), the lanes
+    values is reduced in vector lanes instead (`_max_line`; row maxima of 4000x4000 took
+    half the time in float64, a quarter in float32), the lanes
     taking any line holding a nan or an infinity."""
     last = ndim - 1
     compare = ">" if kind == "max" else "<"
