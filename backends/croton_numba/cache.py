@@ -184,6 +184,7 @@ def _load_without_refresh(module) -> None:
     for value in vars(module).values():
         if isinstance(value, CPUDispatcher) and type(value._cache) is FunctionCache:
             value._cache.__class__ = _machine_code_cache()
+            value._cache._cache_file.__class__ = _machine_code_file()
 
 
 @functools.cache
@@ -199,6 +200,50 @@ def _machine_code_cache() -> type:
                 return self._load_overload(sig, target_context)
 
     return MachineCodeCache
+
+
+@functools.cache
+def _machine_code_file() -> type:
+    """numba's file of a function's machine code, read without importing numba's own
+    modules of the functions it inlined."""
+    from numba.core.caching import IndexDataCacheFile
+
+    class MachineCodeFile(IndexDataCacheFile):
+        def _load_data(self, name):
+            with open(self._data_path(name), "rb") as file:
+                return _MachineCodeUnpickler(file).load()
+
+    return MachineCodeFile
+
+
+class _MachineCodeUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        if (module, name) == ("numba.core.environment", "_rebuild_env"):
+            return _rebuild_environment
+        return super().find_class(module, name)
+
+
+def _rebuild_environment(module_name: str, consts: list, env_name: str):
+    """The runtime environment of a function in loaded machine code.
+
+    numba's own ``_rebuild_env`` imports the module the function came from, for the
+    globals an object-mode function reads at run time. Code in nopython mode never reads
+    them, and the functions a graph's code inlines from numba's own modules (array
+    allocation from ``numba.np.arrayobj``, whose imports take a fifth of a warm
+    process's compile) are nopython code; their environments get the module's name
+    alone. Any other module is imported as numba does.
+    """
+    from numba.core.environment import Environment, _rebuild_env, lookup_environment
+
+    if module_name in sys.modules or not module_name.startswith("numba."):
+        return _rebuild_env(module_name, consts, env_name)
+    environment = lookup_environment(env_name)
+    if environment is None:
+        environment = Environment({"__name__": module_name})
+        environment.consts[:] = consts
+        environment.env_name = env_name
+        Environment._memo[env_name] = environment
+    return environment
 
 
 def forget_machine_code(path: Path, digest: str) -> None:

@@ -553,8 +553,16 @@ _LOADING_PROGRAM = textwrap.dedent(
     f = croton.function([x, w], T.tanh(T.dot(x, w)) + 1, backend="numba")
     a, b = np.arange(12.0).reshape(3, 4) / 10, np.ones((4, 5)) / 3
     assert np.allclose(f(a, b), np.tanh(a @ b) + 1)
-    # what a load from the cache skips (a compile needs both)
-    print("numba.np.arraymath" in sys.modules, "scipy.linalg" in sys.modules)
+    # a run-time error raised inside the loaded machine code
+    try:
+        f(a, np.ones((3, 5)))
+    except ValueError as error:
+        assert "shapes are not aligned" in str(error)
+    else:
+        raise AssertionError("misaligned shapes were accepted")
+    # what a load from the cache skips (a compile needs all three)
+    skipped = ("numba.np.arraymath", "numba.np.arrayobj", "scipy.linalg")
+    print(*(name in sys.modules for name in skipped))
     import scipy.linalg  # and SciPy imported afterwards is whole
     assert scipy.linalg.cython_blas is sys.modules["scipy.linalg.cython_blas"]
     assert np.allclose(scipy.linalg.blas.dgemm(1.0, a, b), a @ b)
@@ -564,7 +572,8 @@ _LOADING_PROGRAM = textwrap.dedent(
 
 def test_a_second_process_loads_machine_code_without_numbas_compiler(tmp_path):
     # numba refreshes its compiler's registries (SciPy's linear algebra among them)
-    # before loading machine code; croton's generated functions load without them
+    # before loading machine code, and imports the modules of the functions the code
+    # inlined (numba's arrays); croton's generated functions load without either
     env = {**os.environ, "CROTON_CACHE_DIR": str(tmp_path / "cache")}
     lines = []
     for _ in range(2):
@@ -573,8 +582,8 @@ def test_a_second_process_loads_machine_code_without_numbas_compiler(tmp_path):
         )
         assert run.returncode == 0, run.stderr
         lines.append(run.stdout.strip())
-    assert lines[0].startswith("True")  # the first process compiled
-    assert lines[1] == "False False"
+    assert lines[0].startswith("True True")  # the first process compiled
+    assert lines[1] == "False False False"
 
 
 def test_cache_info_and_clear(tmp_path, capsys, monkeypatch):
