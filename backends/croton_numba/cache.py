@@ -191,15 +191,29 @@ def _load_without_refresh(module) -> None:
 def _machine_code_cache() -> type:
     """numba's cache of a function's machine code, loading without a refresh."""
     from numba.core.caching import FunctionCache
-    from numba.core.runtime import rtsys
 
     class MachineCodeCache(FunctionCache):
         def load_overload(self, sig, target_context):
-            rtsys.initialize(target_context)
+            _link_runtime()
             with self._guard_against_spurious_io_errors():
                 return self._load_overload(sig, target_context)
 
     return MachineCodeCache
+
+
+@functools.cache
+def _link_runtime() -> None:
+    """Make numba's runtime (array allocation, reference counts) linkable by name.
+
+    That is all loaded machine code needs of numba's runtime initialisation, which also
+    compiles the runtime's own LLVM functions for code still to be compiled (a tenth of
+    a warm process's compile); numba's compiler still does that before it compiles.
+    """
+    from llvmlite import binding
+    from numba.core.runtime import _nrt_python
+
+    for name, address in _nrt_python.c_helpers.items():
+        binding.add_symbol(name if name.startswith("_") else f"NRT_{name}", address)
 
 
 @functools.cache

@@ -62,7 +62,14 @@ def _inlined(source: str, prefix: str, arguments: list[str], targets: list[str])
 def _inline_template(source: str):
     """``(parameters, body lines, returned expression)`` of a kernel, local names
     prefixed by `_PREFIX`; None where it cannot be inlined. Parsed once per process,
-    whichever nodes share the source."""
+    whichever nodes share the source.
+
+    The names are prefixed in the kernel's own text, at the positions the parse gives
+    them (writing the parsed tree back out took twice as long as the parse), so the
+    statements read as written. A name not found where the parse puts it (a position
+    inside an f-string, which Python before 3.12 reports loosely) keeps the kernel a
+    function.
+    """
     definitions = ast.parse(source).body
     if len(definitions) != 1:
         return None  # (a kernel with helper functions of its own)
@@ -77,8 +84,27 @@ def _inline_template(source: str):
         return None
     parameters = tuple(a.arg for a in function.args.args)
     local = set(parameters) | {n.id for n in names if isinstance(n.ctx, ast.Store)}
-    for n in names:
-        if n.id in local:
-            n.id = _PREFIX + n.id
-    body = tuple(line for s in function.body[:-1] for line in ast.unparse(s).split("\n"))
-    return parameters, body, ast.unparse(returns[0].value)
+    lines = [line.encode() for line in source.split("\n")]  # (offsets count bytes)
+    renamed = [(n.lineno - 1, n.col_offset, n.id) for n in names if n.id in local]
+    for row, column, name in sorted(renamed, reverse=True):
+        line = lines[row]
+        if line[column : column + len(name)] != name.encode():
+            return None
+        lines[row] = line[:column] + _PREFIX.encode() + line[column:]
+
+    def moved(row: int, column: int) -> int:  # an offset, after the prefixes before it
+        return column + len(_PREFIX) * sum(1 for r, c, _ in renamed if r == row and c < column)
+
+    indent = function.body[0].col_offset
+    body = tuple(
+        line[indent:].decode() if line[:indent].isspace() else line.strip().decode()
+        for line in lines[function.body[0].lineno - 1 : returns[0].lineno - 1]
+        if line.strip()
+    )
+    value = returns[0].value
+    first, last = value.lineno - 1, value.end_lineno - 1
+    span = lines[first : last + 1]
+    span[-1] = span[-1][: moved(last, value.end_col_offset)]
+    span[0] = span[0][moved(first, value.col_offset) :]
+    result = b"\n".join(span).decode()
+    return parameters, body, result if first == last else f"({result})"
