@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import itertools
+import subprocess
 import sys
 import textwrap
 import warnings
@@ -217,3 +218,61 @@ def test_two_plugins_offering_one_name_keep_the_first(entry_points):
     with pytest.warns(UserWarning, match="two plugins offer a backend named 'toy'"):
         backend = croton.backend.get_backend("toy")
     assert backend.version == "1.2"
+
+
+RULES_MODULE = """
+from croton.backend import LoweringRegistry
+from croton.ops.elemwise import Elemwise
+from croton.ops.reduce import Reduce
+
+registry = LoweringRegistry("lazy")
+registry.register(Elemwise, lambda op, node: "own elemwise rule")
+registry.register(Reduce, lambda op, node: "own reduce rule")
+"""
+
+
+def test_a_backends_own_rules_are_imported_at_their_first_lookup(monkeypatch, tmp_path):
+    from croton.backend import LoweringRegistry
+    from croton.ops.elemwise import Elemwise
+    from croton.ops.reduce import Reduce
+
+    module = f"croton_test_rules_{next(_MODULE_NUMBERS)}"
+    (tmp_path / f"{module}.py").write_text(RULES_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry = LoweringRegistry("lazy", rules_from=module)
+    # a plugin's rule, registered at discovery, replaces the backend's own
+    registry.register(Reduce, lambda op, node: "plugin's reduce rule", replace=True)
+    assert module not in sys.modules
+    assert registry.lookup_class(Reduce)(None, None) == "plugin's reduce rule"
+    assert module in sys.modules
+    assert registry.lookup_class(Elemwise)(None, None) == "own elemwise rule"
+    assert set(registry.op_classes) == {Elemwise, Reduce}
+    # a rule that does not replace is checked against the backend's own
+    late = LoweringRegistry("lazy", rules_from=module)
+    with pytest.raises(ValueError, match="already has a rule for Elemwise"):
+        late.register(Elemwise, lambda op, node: None)
+
+
+def test_discovering_backends_imports_none_of_their_rules():
+    # only the backend a graph compiles on (and the reference) needs its rules
+    code = textwrap.dedent(
+        """
+        import sys
+        import numpy as np
+        import croton, croton.tensor as T
+        from croton.backend import list_backends
+        backends = list_backends()
+        assert {"numpy", "numba", "cupy"} <= {b.name for b in backends}
+        rules = lambda: sorted(m for m in sys.modules if m.endswith(".lowering"))
+        print(rules())
+        x = T.dvector("x")
+        f = croton.function([x], T.exp(x) + 1, backend="numba")
+        assert np.allclose(f(np.arange(3.0)), np.exp(np.arange(3.0)) + 1)
+        print(rules())
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    before, after = run.stdout.strip().splitlines()
+    assert before == "[]"
+    assert "'croton_numba.lowering'" in after and "croton_cupy" not in after

@@ -70,14 +70,11 @@ class CupyBackend(Backend):
     name = "cupy"
     priority = 20
     device = "gpu"
+    lowerings = "croton_cupy.lowering"
 
     def __init__(self):
-        from croton_cupy.lowering import registry
-
         super().__init__()
         self.version = _installed_version()
-        for op_class in registry.op_classes:
-            self.registry.register(op_class, registry.lookup_class(op_class))
 
     @classmethod
     def shared(cls) -> CupyBackend:

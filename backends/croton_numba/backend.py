@@ -260,13 +260,7 @@ class NumbaBackend(Backend):
     name = "numba"
     priority = 10
     device = "cpu"
-
-    def __init__(self):
-        from croton_numba.lowering import registry
-
-        super().__init__()
-        for op_class in registry.op_classes:
-            self.registry.register(op_class, registry.lookup_class(op_class))
+    lowerings = "croton_numba.lowering"
 
     @property
     def version(self) -> str:

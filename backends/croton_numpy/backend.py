@@ -34,14 +34,11 @@ class NumpyBackend(Backend):
     priority = 0
     device = "cpu"
     _instance: NumpyBackend | None = None
+    lowerings = "croton_numpy.lowering"
 
     def __init__(self):
-        from croton_numpy.lowering import registry
-
         super().__init__()
         self.version = np.__version__
-        for op_class in registry.op_classes:
-            self.registry.register(op_class, registry.lookup_class(op_class))
         NumpyBackend._instance = self
 
     @classmethod

@@ -37,17 +37,38 @@ class LoweringRegistry:
     """One backend's map from op class to lowering rule.
 
     A rule for a class also serves its subclasses, unless they have their own.
+
+    ``rules_from`` names a module whose ``registry`` (a `LoweringRegistry`) holds the
+    backend's own rules; it is imported when a rule is first looked up, so that
+    discovering backends imports none of their rules (only the backend a graph
+    compiles on needs them). Rules registered with ``replace=True`` before then keep
+    precedence over the module's, as they would have replaced them.
     """
 
-    def __init__(self, backend_name: str):
+    def __init__(self, backend_name: str, rules_from: str | None = None):
         self.backend_name = backend_name
         self._rules: dict[type, Callable] = {}
+        self._rules_from = rules_from
+        self._loading = threading.Lock()
+
+    def _loaded(self) -> dict[type, Callable]:
+        """The rules, the backend's own among them (imported on first use)."""
+        if self._rules_from is not None:
+            with self._loading:
+                if self._rules_from is not None:
+                    import importlib
+
+                    own = importlib.import_module(self._rules_from).registry
+                    for op_class in own.op_classes:
+                        self._rules.setdefault(op_class, own.lookup_class(op_class))
+                    self._rules_from = None
+        return self._rules
 
     def register(self, op_class: type, rule: Callable, *, replace: bool = False) -> None:
         """Add ``rule`` for ``op_class``; an existing rule is kept unless ``replace``."""
         if not (isinstance(op_class, type) and issubclass(op_class, Op)):
             raise TypeError(f"lowering rules are registered for Op subclasses, got {op_class!r}")
-        if op_class in self._rules and not replace:
+        if not replace and op_class in self._loaded():
             raise ValueError(
                 f"backend {self.backend_name!r} already has a rule for {op_class.__name__}"
             )
@@ -65,22 +86,24 @@ class LoweringRegistry:
 
     def lookup(self, op: Op) -> Callable | None:
         """The rule for ``op``'s class (or its nearest base class), or None."""
+        rules = self._loaded()
         for cls in type(op).__mro__:
-            rule = self._rules.get(cls)
+            rule = rules.get(cls)
             if rule is not None:
                 return rule
         return None
 
     def lookup_class(self, op_class: type) -> Callable | None:
         """The rule registered for exactly ``op_class``, or None."""
-        return self._rules.get(op_class)
+        return self._loaded().get(op_class)
 
     def __contains__(self, op_class: type) -> bool:
-        return any(cls in self._rules for cls in op_class.__mro__)
+        rules = self._loaded()
+        return any(cls in rules for cls in op_class.__mro__)
 
     @property
     def op_classes(self) -> list[type]:
-        return list(self._rules)
+        return list(self._loaded())
 
 
 class Backend:
@@ -98,6 +121,9 @@ class Backend:
         ``"cpu"`` or ``"gpu"``: only CPU backends are chosen automatically.
     registry
         The `LoweringRegistry` of op class to rule.
+    lowerings
+        The module whose ``registry`` holds the backend's own rules, imported at first
+        lookup (None: the backend fills ``registry`` itself).
     unsupported, known_failures
         What the conformance suite (`croton.testing`) skips as deliberately unsupported
         or expects to fail, as ``{case-id glob: reason}``.
@@ -112,9 +138,11 @@ class Backend:
     unsupported: dict[str, str] = {}
     #: case-id globs that fail for a known reason, run as strict xfails; keep it short
     known_failures: dict[str, str] = {}
+    #: the module whose ``registry`` holds this backend's rules, imported at first use
+    lowerings: str | None = None
 
     def __init__(self):
-        self.registry = LoweringRegistry(self.name)
+        self.registry = LoweringRegistry(self.name, rules_from=self.lowerings)
 
     def is_available(self) -> bool:
         """Whether this backend can run here."""

@@ -53,14 +53,11 @@ class JaxBackend(Backend):
         "sequential maximum ends on -0.0",
     }
     device = "cpu"
+    lowerings = "croton_jax.lowering"
 
     def __init__(self):
-        from croton_jax.lowering import registry
-
         super().__init__()
         self.version = _installed_version()
-        for op_class in registry.op_classes:
-            self.registry.register(op_class, registry.lookup_class(op_class))
 
     def unavailable_reason(self) -> str | None:
         missing = _missing_module()
