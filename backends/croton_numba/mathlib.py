@@ -312,12 +312,15 @@ _ERFC_H = (0.976548729080882, 0.773208702265236, 0.5408538313132352, 0.330851587
 _ERFC_H32 = tuple(_F(c) for c in (1.0959956645965576, 0.9765486717224121, 0.7732077836990356, 0.54085773229599, 0.33087271451950073, 0.17394772171974182, 0.07623425871133804, 0.026799235492944717, 0.0063437712378799915, -0.0007815114804543555))  # fmt: skip
 
 
-def _two_over_pi_table(rows: int = 970, bits: int = 1400) -> np.ndarray:
+def _two_over_pi_table(rows: int = 970, bits: int = 1400, window: int = 256) -> np.ndarray:
     """Row ``i``: ``frac(2**i * 2/pi)`` as three float64 words (about 160 bits).
 
     ``x * 2/pi`` modulo 4 only needs the bits of ``2/pi`` below ``2**-i`` once ``x`` has
     exponent ``54 + i`` (the ones above contribute multiples of 4); the row is scaled by
     ``2**i`` so its words stay normal. ``pi`` comes from Machin's formula in integers.
+    Each row's words are split off the first ``window`` bits of its fraction (all
+    ``bits`` of it took three times as long, at every import); the test suite checks
+    that the table equals the one split off all bits.
     """
     one = 1 << bits
 
@@ -332,14 +335,16 @@ def _two_over_pi_table(rows: int = 970, bits: int = 1400) -> np.ndarray:
 
     pi = 4 * (4 * arctan_inverse(5) - arctan_inverse(239))
     two_over_pi = (2 * one * one) // pi  # 2/pi * 2**bits
+    scale = 1 << window
     table = np.empty((rows, 3))
     for i in range(rows):
-        rest = (two_over_pi << i) % one  # the fraction rest / one, in integers
+        # the fraction rest / scale, in integers
+        rest = ((two_over_pi << i) >> (bits - window)) & (scale - 1)
         for j in range(3):
-            word = rest / one  # (an int by an int rounds correctly)
+            word = rest / scale  # (an int by an int rounds correctly)
             table[i, j] = word
             numerator, denominator = word.as_integer_ratio()  # a power of two
-            rest -= numerator * (one // denominator)  # exact: the word has < 1400 bits
+            rest -= numerator * (scale // denominator)  # exact: the word has < window bits
     return table
 
 

@@ -216,6 +216,13 @@ def test_sin_cos_near_multiples_of_half_pi(dtype):
             assert ulp_error(name, x, actual).max() <= ULP_BOUND[name]
 
 
+def test_the_table_of_two_over_pi_is_split_off_enough_bits():
+    # (the import splits each row's words off its first 256 bits, not all 1400)
+    from croton_numba.mathlib import _TWO_OVER_PI, _two_over_pi_table
+
+    np.testing.assert_array_equal(_TWO_OVER_PI, _two_over_pi_table(window=1400))
+
+
 # sin, cos and erfc's tail compute in float64 on purpose
 @pytest.mark.parametrize("name", [n for n in NAMES if n not in ("sin", "cos", "erfc")])
 def test_float32_functions_compute_in_float32(name):
