@@ -7,6 +7,7 @@ group ``croton``), the built-in ones exactly as a third party's.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import threading
 import warnings
@@ -56,8 +57,6 @@ class LoweringRegistry:
         if self._rules_from is not None:
             with self._loading:
                 if self._rules_from is not None:
-                    import importlib
-
                     own = importlib.import_module(self._rules_from).registry
                     for op_class in own.op_classes:
                         self._rules.setdefault(op_class, own.lookup_class(op_class))
